@@ -1,0 +1,1 @@
+"""Release-compatibility harness for PyTorch and its domain libraries."""

@@ -1,0 +1,223 @@
+"""pytest plugin for the suites: feature markers, depth, library fixtures and per-test statuses.
+
+Each test names the features it checks with ``@pytest.mark.feature("area.x.y")``. The plugin
+marks a feature ``absent`` where the registry documents that the installed release does not
+ship it, ``n/a`` for CUDA features without a GPU, turns a library that fails at import into
+``error`` (never a skip), and writes one JSON line per test to ``--harness-results``.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.isolate import CheckCrashed, CheckTimeout
+from harness.registry import load_registry
+from harness.status import Status, first_line
+
+LIBRARIES = ("torch", "torchvision", "torchaudio", "torchtext")
+ABSENT, NOT_APPLICABLE, MISSING_PREREQ = "absent: ", "n/a: ", "prerequisite missing: "
+_RESULTS = pytest.StashKey[dict]()
+_import_failures: dict[str, str] = {}
+
+
+class LibraryError(Exception):
+    """A library of the row failed to import or to register its operators."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness")
+    group.addoption("--depth", choices=("quick", "full"), default="quick",
+                    help="quick: every family of checks once (CI); full: every model, every exporter")
+    group.addoption("--harness-results", default=None, help="append one JSON line per test here")
+    group.addoption("--harness-mode", choices=("matrix", "here"), default="matrix",
+                    help="here: a missing optional prerequisite is skipped instead of an error")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "feature(*ids): the registry feature ids this test checks")
+    config._harness_registry = load_registry()
+    config._harness_installed = installed_versions()
+    path = config.getoption("--harness-results")
+    config._harness_out = Path(path) if path else None
+    if config._harness_out:
+        config._harness_out.parent.mkdir(parents=True, exist_ok=True)
+
+
+def installed_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _write(config: pytest.Config, record: dict) -> None:
+    if config._harness_out:
+        with config._harness_out.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+            fh.flush()
+
+
+def features_of(item: pytest.Item) -> list[str]:
+    return [fid for mark in item.iter_markers("feature") for fid in mark.args]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items) -> None:
+    registry = config._harness_registry
+    for item in items:
+        ids = features_of(item)
+        if not ids:
+            raise pytest.UsageError(f"{item.nodeid}: no @pytest.mark.feature(...) marker")
+        unknown = [fid for fid in ids if fid not in registry]
+        if unknown:
+            raise pytest.UsageError(f"{item.nodeid}: feature {unknown[0]} is not in the registry")
+    _write(config, {"collected": {item.nodeid: features_of(item) for item in items}})
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.failed:
+        # A module that cannot even be imported: every feature it would check gets this message.
+        message = first_line(str(report.longrepr).splitlines()[-1] if report.longrepr else "")
+        _write(_config, {"collect_error": report.nodeid, "message": message,
+                         "detail": str(report.longrepr)[-4000:]})
+
+
+_config: pytest.Config
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _config
+    _config = session.config
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Decide absent and n/a before any fixture imports a library."""
+    registry, installed = item.config._harness_registry, item.config._harness_installed
+    features = [registry[fid] for fid in features_of(item)]
+    absences = [f.absence(installed) for f in features]
+    if all(absences):
+        pytest.skip(ABSENT + absences[0].describe())
+    if any(f.device == "cuda" for f in features) and not _cuda_available():
+        pytest.skip(NOT_APPLICABLE + "no CUDA device in this environment")
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+        return bool(torch.cuda.is_available())
+    except Exception:
+        return False
+
+
+def _status_of(report: pytest.TestReport, excinfo) -> tuple[Status, str, str]:
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        for prefix, status in ((ABSENT, Status.ABSENT), (NOT_APPLICABLE, Status.NOT_APPLICABLE)):
+            if reason.startswith(prefix):
+                return status, reason[len(prefix):], ""
+        return Status.SKIPPED, reason, ""
+    if report.passed:
+        return Status.PASS, "", ""
+    detail = str(report.longrepr)[-4000:]
+    exc = excinfo.value if excinfo else None
+    name = type(exc).__name__ if exc is not None else "Error"
+    message = f"{name}: {first_line(str(exc))}" if exc is not None else first_line(detail)
+    if isinstance(exc, CheckTimeout) or (name == "Failed" and str(exc).startswith("Timeout")):
+        return Status.TIMEOUT, message, detail
+    if isinstance(exc, CheckCrashed):
+        return Status.CRASH, message, detail
+    if report.when == "call" and isinstance(exc, AssertionError):
+        return Status.FAIL, message, detail
+    return Status.ERROR, message, detail
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    results = item.stash.setdefault(_RESULTS, {"status": Status.PASS, "message": "", "detail": ""})
+    status, message, detail = _status_of(report, call.excinfo)
+    if results["status"] == Status.PASS and status != Status.PASS:
+        results.update(status=status, message=message, detail=detail)
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        results["duration"] = round(call.duration, 3)
+    if report.when == "teardown":
+        _write(item.config, {"test": item.nodeid, "features": features_of(item),
+                             "status": results["status"].value, "message": results["message"],
+                             "detail": results["detail"], "duration": results.get("duration", 0.0),
+                             "time": time.time()})
+    return report
+
+
+# ---- fixtures the suites use ---------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def depth(request) -> str:
+    """'quick' samples each family of checks; 'full' covers every model and exporter."""
+    return request.config.getoption("--depth")
+
+
+def import_library(name: str):
+    """Import a row library; a failure (missing operator, undefined symbol) becomes LibraryError."""
+    if name in _import_failures:
+        raise LibraryError(_import_failures[name])
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:  # noqa: BLE001 - any import-time failure is the row's error
+        _import_failures[name] = f"{name} failed to import: {type(exc).__name__}: {first_line(str(exc))}"
+        raise LibraryError(_import_failures[name]) from exc
+
+
+def _library_fixture(name: str):
+    @pytest.fixture(scope="session", name=name)
+    def fixture():
+        return import_library(name)
+    fixture.__doc__ = f"The row's {name}, or an error status for the test if it cannot load."
+    return fixture
+
+
+torch = _library_fixture("torch")
+torchvision = _library_fixture("torchvision")
+torchaudio = _library_fixture("torchaudio")
+torchtext = _library_fixture("torchtext")
+
+
+def require_tool(config: pytest.Config, *names: str) -> dict[str, str]:
+    """Paths of the harness's own prerequisites (a JDK, a compiler); `skipped` if one is missing."""
+    found = {n: shutil.which(n) for n in names}
+    missing = [n for n, p in found.items() if not p]
+    if missing:
+        pytest.skip(MISSING_PREREQ + f"{', '.join(missing)} not on PATH")
+    return found  # type: ignore[return-value]
+
+
+def require_module(config: pytest.Config, name: str):
+    """A Python reference library (librosa, onnxruntime): an error in a row, a skip in `here` mode."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if config.getoption("--harness-mode") == "here":
+            pytest.skip(MISSING_PREREQ + f"{name} is not installed ({first_line(str(exc))})")
+        raise
+
+
+@pytest.fixture(scope="session")
+def harness_mode(request) -> str:
+    return request.config.getoption("--harness-mode")
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir(tmp_path_factory) -> Path:
+    """Scratch space for fabricated datasets and models, shared by one pytest run."""
+    return tmp_path_factory.mktemp("fixtures")

@@ -1,0 +1,85 @@
+"""Mobile build customization from the 1.4 release: operator-list export and the lite interpreter.
+
+The 1.4 release note's recipe: script a MobileNetV2, dump `torch.jit.export_opnames` to YAML
+for a custom build, and run the model through the lite interpreter.
+"""
+import io
+
+import pytest
+
+# Same float32 model, same input, same CPU kernels: only re-serialisation and operator
+# re-dispatch differ, so results should agree to float32 round-off of a ~50-layer network.
+RTOL, ATOL = 1e-4, 1e-5
+# optimize_for_mobile folds batch-norm into conv weights and rewrites conv/linear to
+# prepacked XNNPACK kernels, which reorders float32 sums: allow a looser bound.
+OPT_RTOL, OPT_ATOL = 1e-3, 1e-4
+
+
+@pytest.fixture(scope="module")
+def mobilenet(torch, torchvision):
+    torch.manual_seed(0)
+    model = torchvision.models.mobilenet_v2(num_classes=10).eval()
+    example = torch.rand(1, 3, 96, 96)
+    return model, torch.jit.script(model), example
+
+
+def graph_operators(scripted) -> set[str]:
+    """`aten::name.overload` of every operator node the inlined forward graph really calls."""
+    names = set()
+    for node in scripted.inlined_graph.nodes():
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            for block in current.blocks():
+                stack.extend(block.nodes())
+            if current.kind().startswith("aten::"):
+                schema = current.schema()
+                names.add(schema.split("(", 1)[0])
+    return names
+
+
+@pytest.mark.feature("core.mobile.export_opnames")
+def test_export_opnames_lists_the_operators_the_graph_calls(torch, mobilenet, tmp_path):
+    yaml = pytest.importorskip("yaml", reason="prerequisite missing: PyYAML")
+    _, scripted, _ = mobilenet
+    opnames = torch.jit.export_opnames(scripted)
+    path = tmp_path / "mobilenetv2.yaml"
+    path.write_text(yaml.dump(opnames))
+
+    assert yaml.safe_load(path.read_text()) == opnames
+    exported = {name for name in opnames if name.startswith("aten::")}
+    # The mobile bytecode runs `aten::format` (error messages) as its own FORMAT instruction,
+    # so it is called by the graph but is not an operator the custom build must keep.
+    assert exported == graph_operators(scripted) - {"aten::format"}
+
+
+@pytest.mark.feature("core.mobile.lite_interpreter")
+def test_lite_interpreter_round_trip_agrees_with_eager(torch, mobilenet, tmp_path):
+    from torch.jit.mobile import _load_for_lite_interpreter
+
+    model, scripted, example = mobilenet
+    path = tmp_path / "mobilenetv2.ptl"
+    scripted._save_for_lite_interpreter(str(path))
+    lite = _load_for_lite_interpreter(str(path))
+    with torch.no_grad():
+        expected = model(example)
+        assert torch.allclose(lite(example), expected, rtol=RTOL, atol=ATOL)
+        # Also through an in-memory buffer, as apps load from assets.
+        buffer = io.BytesIO(scripted._save_to_buffer_for_lite_interpreter())
+        assert torch.allclose(_load_for_lite_interpreter(buffer)(example), expected,
+                              rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.feature("core.mobile.optimize_for_mobile")
+def test_optimize_for_mobile_agrees_with_eager(torch, mobilenet):
+    from torch.utils.mobile_optimizer import optimize_for_mobile
+
+    model, scripted, example = mobilenet
+    optimized = optimize_for_mobile(scripted)
+    with torch.no_grad():
+        expected = model(example)
+        actual = optimized(example)
+    assert actual.shape == expected.shape
+    assert torch.allclose(actual, expected, rtol=OPT_RTOL, atol=OPT_ATOL), (
+        f"max abs diff {(actual - expected).abs().max().item():.3g}"
+    )

@@ -156,7 +156,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         _write(item.config, {"test": item.nodeid, "features": features_of(item),
                              "status": results["status"].value, "message": results["message"],
                              "detail": results["detail"], "duration": results.get("duration", 0.0),
-                             "time": time.time()})
+                             "properties": item.user_properties, "time": time.time()})
     return report
 
 

@@ -1,0 +1,145 @@
+"""`python -m harness`: a pipeline of small commands the noxfile and CI call."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness import summary as summ
+from harness.expectations import DEFAULT_EXPECTATIONS, ExpectationError, load_expectations
+from harness.matrix import MatrixError, load_matrix
+from harness.registry import RegistryError, load_registry
+from harness.runner import SuiteRun, run_suites
+
+USAGE_ERROR = 2
+
+
+def cmd_validate(args) -> int:
+    matrix = load_matrix(args.matrix)
+    for row in matrix.rows:
+        print(f"{row.name}: {' '.join(row.requirements())}  tags={','.join(row.tags)}")
+    return 0
+
+
+def cmd_run_suites(args) -> int:
+    info = run_suites(SuiteRun(out=Path(args.out), depth=args.depth, mode=args.mode,
+                               timeout=args.timeout, suites=tuple(args.suites),
+                               pytest_args=tuple(args.pytest_args)))
+    print(f"suites finished: exit {info['returncode']} in {info['seconds']} s"
+          + (" (killed at the time bound)" if info["timed_out"] else ""))
+    return 0
+
+
+def cmd_report(args) -> int:
+    reports = Path(args.reports)
+    run_dir = summ.runs_dir(reports) / args.run if args.run else summ.latest_run(reports)
+    if run_dir is None or not run_dir.exists():
+        print(f"error: no run to report under {summ.runs_dir(reports)}", file=sys.stderr)
+        return USAGE_ERROR
+    for merged in args.merge:
+        for row_dir in sorted(Path(merged).glob("**/install.json")):
+            summ.copy_row(row_dir.parent, run_dir)
+    registry = load_registry()
+    known = load_expectations(args.expectations)
+    summary = summ.build_summary(run_dir, registry, known)
+    history = summ.load_history(reports, before=summary["run_id"])
+    perf, regressions = _perf(summary, history, args.expectations)
+    verdict = summ.verdict(summary, regressions)
+    summary["verdict"] = {"exit_code": verdict.exit_code, "problems": list(verdict.problems)}
+    from harness.report import write_report
+
+    summ.write_summary(run_dir, summary, reports)
+    write_report(summary, verdict, run_dir, [run_dir / "index.html", reports / "index.html"], perf)
+    print(f"report: {reports / 'index.html'} (run {summary['run_id']}, {len(summary['rows'])} rows)")
+    for problem in verdict.problems:
+        print(f"  {problem}")
+    return verdict.exit_code
+
+
+def _perf(summary: dict, history: list[dict], expectations: Path):
+    """The performance section and the confirmed regressions against each row's own history."""
+    try:
+        from harness import perf
+    except ImportError:
+        return None, []
+    report = perf.analyse(summary, history, perf.load_slowdowns(expectations))
+    return report, [str(r) for r in report.regressions]
+
+
+def cmd_here(args) -> int:
+    """Check the current environment as a single row, installing nothing."""
+    import platform
+
+    from harness.runner import environment
+
+    env = environment()
+    torch = env["installed"].get("torch", "none")
+    cuda = "cpu"
+    try:
+        import torch as _torch
+
+        cuda = f"cuda{_torch.version.cuda}" if _torch.version.cuda else "cpu"
+    except Exception:  # noqa: BLE001 - a broken torch is reported by the suites
+        pass
+    name = args.name or f"here-torch-{torch}-{cuda}".replace("+", "-")
+    reports = Path(args.reports)
+    run_id = summ.new_run_id()
+    run_dir = summ.runs_dir(reports) / run_id
+    row_dir = run_dir / "rows" / name
+    summ.start_run(run_dir, {"run_id": run_id, "started": summ.now(), "matrix": f"here ({platform.node()})",
+                             "depth": args.depth, "mode": "here", "rows": [name]})
+    from harness import fsio
+
+    fsio.write_json(row_dir / "install.json", {"status": "ok", "message": "current environment",
+                                               "pins": {}, "requirements": []})
+    cmd_run_suites(argparse.Namespace(out=row_dir, depth=args.depth, mode="here", timeout=args.timeout,
+                                      suites=args.suites, pytest_args=args.pytest_args))
+    return cmd_report(argparse.Namespace(reports=reports, run=run_id, merge=[],
+                                         expectations=args.expectations))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="check the matrix file and list its rows")
+    v.add_argument("--matrix", default=None, help="default: $HARNESS_MATRIX or matrix.toml")
+    v.set_defaults(func=cmd_validate)
+
+    def suite_options(sp):
+        sp.add_argument("--depth", choices=("quick", "full"), default="quick")
+        sp.add_argument("--timeout", type=float, default=3600.0, help="bound on the whole suite run, s")
+        sp.add_argument("--suites", nargs="*", default=[], help="paths under suites/ (default: all)")
+        sp.add_argument("pytest_args", nargs="*", help="after --: passed to pytest")
+
+    r = sub.add_parser("run-suites", help="run the suites in this environment into a row folder")
+    r.add_argument("--out", required=True)
+    r.add_argument("--mode", choices=("matrix", "here"), default="matrix")
+    suite_options(r)
+    r.set_defaults(func=cmd_run_suites)
+
+    def report_options(sp):
+        sp.add_argument("--reports", default=str(summ.REPORTS))
+        sp.add_argument("--expectations", type=Path, default=DEFAULT_EXPECTATIONS)
+
+    rep = sub.add_parser("report", help="fold a run's rows into summary.json and index.html")
+    rep.add_argument("--run", default=None, help="run id (default: the newest)")
+    rep.add_argument("--merge", nargs="*", default=[], help="folders holding row folders to merge in")
+    report_options(rep)
+    rep.set_defaults(func=cmd_report)
+
+    h = sub.add_parser("here", help="check the current Python environment as one row")
+    h.add_argument("--name", default=None)
+    suite_options(h)
+    report_options(h)
+    h.set_defaults(func=cmd_here)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (MatrixError, RegistryError, ExpectationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE_ERROR

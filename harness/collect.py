@@ -1,0 +1,93 @@
+"""Fold one row's raw artefacts (install record, per-test JSON lines) into its row record."""
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+from harness.registry import Feature
+from harness.status import Outcome, Status, first_line, fold
+
+INSTALL, RESULTS, PYTEST_EXIT, ROW = "install.json", "results.jsonl", "pytest.json", "row.json"
+BENCHMARKS = "benchmark.json"
+
+
+def read_records(path: Path) -> list[dict]:
+    """The plugin's JSON lines; a torn last line (process killed mid-write) is dropped."""
+    records = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
+
+
+def _death(exit_info: dict) -> Outcome | None:
+    """How the pytest process ended, if it did not end on its own."""
+    if exit_info.get("timed_out"):
+        return Outcome(Status.TIMEOUT, f"the row's suites exceeded {exit_info.get('timeout')} s "
+                                       "and were killed before this check ran")
+    code = exit_info.get("returncode")
+    if isinstance(code, int) and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return Outcome(Status.CRASH, f"pytest died with {name} during or before this check")
+    return None
+
+
+def feature_outcomes(registry: dict[str, Feature], records: list[dict],
+                     exit_info: dict) -> dict[str, Outcome]:
+    """Every registry feature gets a status: from its tests, or from why no test reported."""
+    per_feature: dict[str, list[Outcome]] = {fid: [] for fid in registry}
+    collected: dict[str, list[str]] = {}
+    reported: set[str] = set()
+    collect_errors: dict[str, str] = {}
+    for record in records:
+        if "collected" in record:
+            collected.update(record["collected"])
+        elif "collect_error" in record:
+            area = record["collect_error"].split("/")[0]
+            collect_errors.setdefault(area, f"{record['collect_error']}: {record['message']}")
+        elif "test" in record:
+            reported.add(record["test"])
+            outcome = Outcome(Status(record["status"]), record.get("message", ""), record["test"])
+            for fid in record["features"]:
+                per_feature.setdefault(fid, []).append(outcome)
+    death = _death(exit_info)
+    if exit_info.get("suites") and not death:
+        # A chosen subset of suites: features outside it were not run, not broken.
+        checked = {fid for fids in collected.values() for fid in fids}
+        per_feature = {fid: v for fid, v in per_feature.items() if fid in checked or v}
+    for test, fids in collected.items():
+        if test not in reported:
+            outcome = death or Outcome(Status.ERROR, "this check never reported a result")
+            for fid in fids:
+                per_feature.setdefault(fid, []).append(Outcome(outcome.status, outcome.message, test))
+    result: dict[str, Outcome] = {}
+    for fid, outcomes in per_feature.items():
+        if not outcomes:
+            area = fid.split(".")[0]
+            if area in collect_errors:
+                outcomes = [Outcome(Status.ERROR, collect_errors[area])]
+            elif death:
+                outcomes = [death]
+        result[fid] = fold(outcomes)
+    return result
+
+
+def install_failed(registry: dict[str, Feature], message: str) -> dict[str, Outcome]:
+    line = first_line(message) or "the row could not be installed"
+    return {fid: Outcome(Status.INSTALL_FAILED, line) for fid in registry}
+
+
+def user_properties(records: list[dict]) -> dict[str, object]:
+    """Extra facts tests reported (e.g. which audio backends a row has), merged by name."""
+    props: dict[str, object] = {}
+    for record in records:
+        for key, value in record.get("properties", []):
+            props[key] = value
+    return props

@@ -1,0 +1,86 @@
+"""Known upstream breakages: a matching failure is `known-failure`, a matching pass is `fixed`."""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from harness.status import BROKEN, Outcome, Status
+
+DEFAULT_EXPECTATIONS = Path(__file__).resolve().parent.parent / "expectations.toml"
+
+
+class ExpectationError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Known:
+    """One known breakage: a feature, where it breaks (rows, or a package's versions), and why."""
+
+    feature: str
+    message: str
+    link: str
+    rows: tuple[str, ...] = ()
+    package: str = ""
+    versions: str = ""
+
+    def applies(self, row: str, installed: dict[str, str | None]) -> bool:
+        if self.rows:
+            return row in self.rows
+        version = installed.get(self.package)
+        if not version:
+            return False
+        try:
+            return Version(version) in SpecifierSet(self.versions, prereleases=True)
+        except InvalidVersion:
+            return False
+
+    def explains(self, outcome: Outcome) -> bool:
+        return re.search(self.message, outcome.message) is not None
+
+
+def load_expectations(path: Path | str = DEFAULT_EXPECTATIONS) -> list[Known]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    entries = []
+    for i, raw in enumerate(data.get("known", []), 1):
+        where = f"{path}: [[known]] #{i}"
+        for key in ("feature", "message", "link"):
+            if not raw.get(key):
+                raise ExpectationError(f"{where}: field '{key}' is required")
+        if "://" not in raw["link"]:
+            raise ExpectationError(f"{where}: field 'link' must link the upstream report")
+        if not raw.get("rows") and not (raw.get("package") and raw.get("versions")):
+            raise ExpectationError(f"{where}: give 'rows' or 'package' and 'versions'")
+        try:
+            re.compile(raw["message"])
+        except re.error as exc:
+            raise ExpectationError(f"{where}: field 'message' is not a regex: {exc}") from None
+        entries.append(Known(raw["feature"], raw["message"], raw["link"], tuple(raw.get("rows", ())),
+                             raw.get("package", ""), raw.get("versions", "")))
+    return entries
+
+
+def apply(features: dict[str, Outcome], row: str, installed: dict[str, str | None],
+          known: list[Known]) -> dict[str, Outcome]:
+    """Relabel broken features an entry explains, and passing ones an entry expected to break."""
+    result = dict(features)
+    for entry in known:
+        outcome = result.get(entry.feature)
+        if outcome is None or not entry.applies(row, installed):
+            continue
+        if outcome.status in BROKEN and entry.explains(outcome):
+            result[entry.feature] = Outcome(Status.KNOWN_FAILURE,
+                                            f"{outcome.message} (known: {entry.link})", outcome.test)
+        elif outcome.status == Status.PASS:
+            result[entry.feature] = Outcome(Status.FIXED,
+                                            f"passes now; expectation can go: {entry.link}")
+    return result

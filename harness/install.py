@@ -1,0 +1,70 @@
+"""Install a row into its environment: resolve the pins with uv, then sync the venv to exactly that."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import fsio
+from harness.matrix import Row
+
+SUITE_REQUIREMENTS = Path(__file__).resolve().parent.parent / "suites" / "requirements.txt"
+INSTALL_TIMEOUT = 1800  # a cold CUDA torch download is several GB
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    ok: bool
+    message: str
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"status": "ok" if self.ok else "install-failed", "message": self.message,
+                "seconds": self.seconds}
+
+
+def uv_binary() -> str:
+    found = shutil.which("uv")
+    if found:
+        return found
+    from uv import find_uv_bin  # the PyPI 'uv' package ships the binary
+
+    return find_uv_bin()
+
+
+def _uv(args: list[str]) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run([uv_binary(), *args], capture_output=True, text=True,
+                              timeout=INSTALL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, 124, "", f"uv {args[1]} exceeded {INSTALL_TIMEOUT}s")
+
+
+def _problem(proc: subprocess.CompletedProcess) -> str:
+    """The resolver's own explanation, without uv's progress chatter."""
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith(("Resolved", "Using"))]
+    return "\n".join(lines[-40:]) or f"uv exited with status {proc.returncode}"
+
+
+def install_row(row: Row, python: str, out: Path) -> InstallResult:
+    """Resolve `row` plus the suites' requirements into a lock, then sync `python`'s venv to it."""
+    started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    requirements = out / "requirements.in"
+    lock = out / "requirements.lock"
+    fsio.write_text(requirements, "\n".join(row.requirements()) + f"\n-r {SUITE_REQUIREMENTS}\n")
+    compiled = _uv(["pip", "compile", "--quiet", "--python", python, "--no-header",
+                    str(requirements), "-o", str(lock)])
+    if compiled.returncode != 0:
+        result = InstallResult(False, "resolution failed: " + _problem(compiled),
+                               round(time.monotonic() - started, 1))
+    else:
+        synced = _uv(["pip", "sync", "--quiet", "--python", python, str(lock)])
+        ok = synced.returncode == 0
+        result = InstallResult(ok, "" if ok else "install failed: " + _problem(synced),
+                               round(time.monotonic() - started, 1))
+    fsio.write_json(out / "install.json", {**result.to_json(), "pins": row.pins,
+                                           "requirements": row.requirements()})
+    return result

@@ -1,0 +1,66 @@
+"""Sessions: one `matrix` session per row of matrix.toml, then the report; plus tests and lint."""
+import os
+import sys
+
+import nox
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the harness package beside us
+
+from harness import summary
+from harness.install import install_row
+from harness.matrix import MatrixError, load_matrix
+from harness.options import RunOptions
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["matrix"]
+
+try:
+    MATRIX = load_matrix()
+except MatrixError as error:
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+RUN_ID = os.environ.setdefault("HARNESS_RUN_ID", summary.new_run_id())
+RUN_DIR = summary.runs_dir() / RUN_ID
+HARNESS_DEPS = ["packaging", "jinja2"]
+
+
+@nox.session(reuse_venv=True)
+@nox.parametrize("row", [nox.param(r, id=r.name, tags=list(r.tags)) for r in MATRIX.rows])
+def matrix(session, row):
+    """Install one row in its own environment and run the suites there."""
+    options = RunOptions.parse(session.posargs)
+    summary.start_run(RUN_DIR, {"run_id": RUN_ID, "started": summary.now(), "matrix": str(MATRIX.path),
+                                "depth": options.depth, "mode": "matrix",
+                                "rows": [r.name for r in MATRIX.rows]})
+    row_dir = RUN_DIR / "rows" / row.name
+    installed = install_row(row, session.virtualenv.location + "/bin/python", row_dir)
+    if installed.ok:
+        session.run("python", "-m", "harness", "run-suites", "--out", str(row_dir),
+                    *options.suite_args(), env={"PYTHONPATH": os.getcwd()})
+    else:
+        session.warn(f"{row.name}: install failed; recorded as install-failed")
+    session.notify("report")
+
+
+@nox.session(reuse_venv=True)
+def report(session):
+    """Fold the newest (or this invocation's) run into summary.json and reports/index.html."""
+    session.install(*HARNESS_DEPS)
+    # After matrix sessions, report this invocation's run; alone, the posargs choose (--run, --merge).
+    args = ["--run", RUN_ID] if (RUN_DIR / summary.RUN_META).exists() else session.posargs
+    session.run("python", "-m", "harness", "report", *args,
+                env={"PYTHONPATH": os.getcwd()})
+
+
+@nox.session
+def tests(session):
+    """The harness's own tests."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session):
+    session.install("ruff")
+    session.run("ruff", "check", "harness", "suites", "fixtures", "tests", "noxfile.py")

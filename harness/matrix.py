@@ -42,12 +42,6 @@ class Row:
         """Requirement strings for the resolver: pins first, then extras."""
         return [pin_requirement(pkg, pin) for pkg, pin in self.pins.items()] + list(self.extra)
 
-    def fingerprint(self) -> str:
-        import hashlib
-
-        text = "\n".join([self.python, *self.requirements()])
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
 
 @dataclass(frozen=True)
 class Matrix:

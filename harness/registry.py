@@ -1,6 +1,7 @@
 """The feature registry: data files `suites/<area>/features.toml`, one entry per feature id."""
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from packaging.version import InvalidVersion, Version
 
 FEATURE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 MISSING = "missing"  # `versions` value meaning "the package is not installed in the row"
-SUITES = Path(__file__).resolve().parent.parent / "suites"
+SUITES = Path(os.environ.get("HARNESS_SUITES") or Path(__file__).resolve().parent.parent / "suites")
 
 
 class RegistryError(ValueError):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from harness import fsio
 from harness.collect import BENCHMARKS, PYTEST_EXIT, RESULTS
+from harness.registry import SUITES
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ROOT / "suites"
 REPORTED_PACKAGES = ("torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchcodec",
                      "numpy", "onnx", "onnxruntime", "onnxscript", "librosa", "scipy", "sentencepiece")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from harness.expectations import Known, apply
 from harness.registry import Feature
 from harness.status import BROKEN, Outcome, Status
 
-REPORTS = Path(__file__).resolve().parent.parent / "reports"
+REPORTS = Path(os.environ.get("HARNESS_REPORTS") or Path(__file__).resolve().parent.parent / "reports")
 RUN_META = "run.json"
 
 

@@ -1,0 +1,44 @@
+import pytest
+
+from harness.expectations import ExpectationError, Known, apply, load_expectations
+from harness.status import Outcome, Status
+from tests.conftest import ROOT
+
+LINK = "https://github.com/pytorch/pytorch/issues/1"
+ENTRY = Known("core.x", "XNNPACK is not enabled", LINK, package="torch", versions=">=2.13")
+
+
+def test_matching_failure_becomes_known_failure():
+    out = apply({"core.x": Outcome(Status.ERROR, "RuntimeError: XNNPACK is not enabled")},
+                "r", {"torch": "2.14.1"}, [ENTRY])
+    assert out["core.x"].status == Status.KNOWN_FAILURE and LINK in out["core.x"].message
+
+
+def test_other_message_or_version_stays_a_failure():
+    other = apply({"core.x": Outcome(Status.ERROR, "RuntimeError: other")}, "r", {"torch": "2.14.1"}, [ENTRY])
+    older = apply({"core.x": Outcome(Status.ERROR, "XNNPACK is not enabled")}, "r", {"torch": "2.3.1"}, [ENTRY])
+    assert other["core.x"].status == older["core.x"].status == Status.ERROR
+
+
+def test_expected_failure_that_passes_is_fixed():
+    out = apply({"core.x": Outcome(Status.PASS)}, "r", {"torch": "2.15.0"}, [ENTRY])
+    assert out["core.x"].status == Status.FIXED and LINK in out["core.x"].message
+
+
+def test_entry_by_row_name():
+    entry = Known("core.x", "boom", LINK, rows=("torch-2.8",))
+    assert apply({"core.x": Outcome(Status.FAIL, "boom")}, "torch-2.8", {}, [entry])["core.x"].status \
+        == Status.KNOWN_FAILURE
+    assert apply({"core.x": Outcome(Status.FAIL, "boom")}, "torch-2.3", {}, [entry])["core.x"].status \
+        == Status.FAIL
+
+
+def test_entry_without_link_is_rejected(write):
+    path = write("e.toml", '[[known]]\nfeature = "a.b"\nmessage = "x"\nrows = ["r"]\n')
+    with pytest.raises(ExpectationError, match="'link'"):
+        load_expectations(path)
+
+
+def test_shipped_expectations_load():
+    entries = load_expectations(ROOT / "expectations.toml")
+    assert entries and all(e.link.startswith("https://") for e in entries)

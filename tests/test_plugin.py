@@ -1,0 +1,138 @@
+"""The suites' plugin, run on a miniature suite tree in a separate pytest process."""
+import json
+import os
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytest_plugins = ["pytester"]
+
+FEATURES = '''
+[[feature]]
+id = "demo.ok"
+description = "passes"
+[[feature]]
+id = "demo.assert"
+description = "an assertion fails"
+[[feature]]
+id = "demo.raise"
+description = "an exception other than an assertion"
+[[feature]]
+id = "demo.hang"
+description = "outruns the per-test bound"
+[[feature]]
+id = "demo.gone"
+description = "documented as not shipped"
+absent = [{ package = "torchtext", versions = "missing", source = "https://github.com/pytorch/text" }]
+[[feature]]
+id = "demo.lib"
+description = "needs a library that fails at import"
+[[feature]]
+id = "demo.prereq"
+description = "needs a tool the harness lacks"
+[[feature]]
+id = "demo.gpu"
+description = "needs CUDA"
+device = "cuda"
+'''
+
+SUITE = '''
+import time
+import pytest
+from harness.plugin import require_tool
+
+@pytest.mark.feature("demo.ok")
+def test_ok(depth):
+    assert depth == "full"
+
+@pytest.mark.feature("demo.assert")
+def test_assert():
+    assert 1 + 1 == 3, "arithmetic"
+
+@pytest.mark.feature("demo.raise")
+def test_raise():
+    raise KeyError("missing operator aten::foo")
+
+@pytest.mark.feature("demo.hang")
+@pytest.mark.timeout(1)
+def test_hang():
+    time.sleep(30)
+
+@pytest.mark.feature("demo.gone")
+def test_gone():
+    raise AssertionError("must not run")
+
+@pytest.mark.feature("demo.lib")
+def test_lib(torchvision):
+    assert False, "must not run"
+
+@pytest.mark.feature("demo.prereq")
+def test_prereq(request):
+    require_tool(request.config, "no-such-compiler-xyz")
+
+@pytest.mark.feature("demo.gpu")
+def test_gpu():
+    assert False, "must not run"
+'''
+
+BROKEN_TORCHVISION = 'raise RuntimeError("operator torchvision::nms does not exist\\nmore detail")\n'
+
+
+@pytest.fixture
+def run_suite(tmp_path):
+    def _run(suite_text: str, features: str = FEATURES):
+        suites = tmp_path / "suites"
+        (suites / "demo").mkdir(parents=True)
+        (suites / "demo" / "features.toml").write_text(features)
+        (suites / "demo" / "test_demo.py").write_text(suite_text)
+        (suites / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
+        fake = tmp_path / "fake"
+        fake.mkdir()
+        (fake / "torchvision.py").write_text(BROKEN_TORCHVISION)
+        (fake / "torch.py").write_text("class cuda:\n    is_available = staticmethod(lambda: False)\n")
+        results = tmp_path / "results.jsonl"
+        env = dict(os.environ, HARNESS_SUITES=str(suites),
+                   PYTHONPATH=os.pathsep.join([str(ROOT), str(fake)]))
+        import subprocess
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", str(suites), "-p", "no:cacheprovider", "--depth=full",
+             f"--harness-results={results}", "-o", "timeout_method=signal"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        records = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
+        return proc, records
+    return _run
+
+
+def by_feature(records):
+    return {r["features"][0]: r for r in records if "test" in r}
+
+
+def test_each_outcome_maps_to_its_status(run_suite):
+    proc, records = run_suite(SUITE)
+    got = by_feature(records)
+    assert {fid: r["status"] for fid, r in got.items()} == {
+        "demo.ok": "pass", "demo.assert": "fail", "demo.raise": "error", "demo.hang": "timeout",
+        "demo.gone": "absent", "demo.lib": "error", "demo.prereq": "skipped", "demo.gpu": "n/a",
+    }, proc.stdout[-3000:]
+    assert got["demo.assert"]["message"].startswith("AssertionError: arithmetic")
+    assert got["demo.gone"]["message"] == "torchtext not installed: https://github.com/pytorch/text"
+    assert got["demo.lib"]["message"] == (
+        "LibraryError: torchvision failed to import: RuntimeError: operator torchvision::nms does not exist")
+    assert "no-such-compiler-xyz" in got["demo.prereq"]["message"]
+
+
+def test_collection_is_listed_first_so_a_crash_can_be_attributed(run_suite):
+    _, records = run_suite(SUITE)
+    assert len(records[0]["collected"]) == 8
+
+
+def test_a_test_without_a_feature_marker_is_a_usage_error(run_suite):
+    proc, _ = run_suite("def test_unmarked():\n    pass\n")
+    assert proc.returncode == 4 and "no @pytest.mark.feature" in proc.stdout + proc.stderr
+
+
+def test_an_unregistered_feature_is_a_usage_error(run_suite):
+    proc, _ = run_suite('import pytest\n@pytest.mark.feature("demo.nope")\ndef test_x():\n    pass\n')
+    assert proc.returncode == 4 and "demo.nope is not in the registry" in proc.stdout + proc.stderr

@@ -44,8 +44,9 @@ def _uv(args: list[str]) -> subprocess.CompletedProcess:
 
 def _problem(proc: subprocess.CompletedProcess) -> str:
     """The resolver's own explanation, without uv's progress chatter."""
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith(("Resolved", "Using"))]
-    return "\n".join(lines[-40:]) or f"uv exited with status {proc.returncode}"
+    lines = [ln.strip().removeprefix("error: ") for ln in proc.stderr.splitlines()
+             if ln.strip() and not ln.startswith(("Resolved", "Using"))]
+    return " ".join(lines[-40:]) or f"uv exited with status {proc.returncode}"
 
 
 def install_row(row: Row, python: str, out: Path) -> InstallResult:

@@ -53,6 +53,12 @@ def report(session):
                 env={"PYTHONPATH": os.getcwd()})
 
 
+@nox.session(venv_backend="none")
+def here(session):
+    """Check the active Python environment as one row, installing nothing."""
+    session.run("python", "-m", "harness", "here", *session.posargs, env={"PYTHONPATH": os.getcwd()})
+
+
 @nox.session
 def tests(session):
     """The harness's own tests."""

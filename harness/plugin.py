@@ -42,16 +42,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "feature(*ids): the registry feature ids this test checks")
     config._harness_registry = load_registry()
-    config._harness_installed = installed_versions()
+    config._harness_installed = installed_versions(
+        {a.package for f in config._harness_registry.values() for a in f.absent})
     path = config.getoption("--harness-results")
     config._harness_out = Path(path) if path else None
     if config._harness_out:
         config._harness_out.parent.mkdir(parents=True, exist_ok=True)
 
 
-def installed_versions() -> dict[str, str | None]:
+def installed_versions(extra: set[str] = frozenset()) -> dict[str, str | None]:
+    """Versions of the row libraries and of every package a registry absence names."""
     versions: dict[str, str | None] = {}
-    for name in LIBRARIES:
+    for name in sorted(set(LIBRARIES) | set(extra)):
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -105,11 +107,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Decide absent and n/a before any fixture imports a library."""
     registry, installed = item.config._harness_registry, item.config._harness_installed
     features = [registry[fid] for fid in features_of(item)]
+    if any(f.device == "cuda" for f in features) and not _cuda_available():
+        pytest.skip(NOT_APPLICABLE + "no CUDA device in this environment")
     absences = [f.absence(installed) for f in features]
     if all(absences):
         pytest.skip(ABSENT + absences[0].describe())
-    if any(f.device == "cuda" for f in features) and not _cuda_available():
-        pytest.skip(NOT_APPLICABLE + "no CUDA device in this environment")
 
 
 def _cuda_available() -> bool:

@@ -1,0 +1,30 @@
+"""GPU baselines: timed with CUDA events after warm-up, with their spread recorded for the rule."""
+import pytest
+
+ROUNDS, WARMUP = 30, 5
+
+
+@pytest.mark.feature("bench.cuda.resnet50")
+def test_resnet50_fp16_batch64_forward(torch, torchvision, benchmark):
+    torch.manual_seed(0)
+    model = torchvision.models.resnet50().eval().half().cuda()
+    x = torch.rand(64, 3, 224, 224, device="cuda", dtype=torch.half)
+    events: list[float] = []
+
+    def forward():
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        model(x)
+        end.record()
+        torch.cuda.synchronize()
+        events.append(start.elapsed_time(end) / 1000.0)
+
+    with torch.no_grad():
+        benchmark.pedantic(forward, rounds=ROUNDS, warmup_rounds=WARMUP, iterations=1)
+    timed = events[WARMUP:]
+    benchmark.extra_info.update(
+        timer="cuda-events", device=torch.cuda.get_device_name(0), cuda_event_rounds=timed,
+        spread=max(timed) / min(timed) - 1,
+    )
+    # A forward pass of this size takes milliseconds; an empty or failed timing would not.
+    assert len(timed) == ROUNDS and min(timed) > 1e-4

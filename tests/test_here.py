@@ -1,0 +1,64 @@
+"""`python -m harness here`: the current environment as one row, nothing installed."""
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+FEATURES = '''
+[[feature]]
+id = "demo.cpu"
+description = "runs anywhere"
+[[feature]]
+id = "demo.gpu"
+description = "needs CUDA"
+device = "cuda"
+[[feature]]
+id = "demo.reference"
+description = "needs a reference library this environment lacks"
+'''
+
+SUITE = '''
+import pytest
+from harness.plugin import require_module
+
+@pytest.mark.feature("demo.cpu")
+def test_cpu(torch):
+    assert torch.cuda.is_available() is False
+
+@pytest.mark.feature("demo.gpu")
+def test_gpu():
+    raise AssertionError("must not run without a GPU")
+
+@pytest.mark.feature("demo.reference")
+def test_reference(request):
+    require_module(request.config, "no_such_reference_lib")
+'''
+
+
+def test_here_writes_one_row_with_na_cuda_and_counted_skips(tmp_path):
+    suites = tmp_path / "suites"
+    (suites / "demo").mkdir(parents=True)
+    (suites / "demo" / "features.toml").write_text(FEATURES)
+    (suites / "demo" / "test_demo.py").write_text(SUITE)
+    (suites / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "torch.py").write_text("class cuda:\n    is_available = staticmethod(lambda: False)\n"
+                                   "class version:\n    cuda = None\n")
+    reports = tmp_path / "reports"
+    env = dict(os.environ, HARNESS_SUITES=str(suites), HARNESS_REPORTS=str(reports),
+               PYTHONPATH=os.pathsep.join([str(ROOT), str(fake)]))
+    proc = subprocess.run([sys.executable, "-m", "harness", "here", "--name", "prod-image"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a skip here is counted, not failed
+
+    summary = json.loads((reports / "summary.json").read_text())
+    assert summary["mode"] == "here" and [r["name"] for r in summary["rows"]] == ["prod-image"]
+    features = summary["rows"][0]["features"]
+    assert {fid: c["status"] for fid, c in features.items()} == {
+        "demo.cpu": "pass", "demo.gpu": "n/a", "demo.reference": "skipped"}
+    assert "no_such_reference_lib" in features["demo.reference"]["message"]
+    html = (reports / "index.html").read_text()
+    assert 'id="skips">1 feature(s) skipped' in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import signal
 from pathlib import Path
+from typing import Callable
 
 from harness.registry import Feature
 from harness.status import Outcome, Status, first_line, fold
@@ -39,9 +40,13 @@ def _death(exit_info: dict) -> Outcome | None:
     return None
 
 
-def feature_outcomes(registry: dict[str, Feature], records: list[dict],
-                     exit_info: dict) -> dict[str, Outcome]:
-    """Every registry feature gets a status: from its tests, or from why no test reported."""
+def feature_outcomes(registry: dict[str, Feature], records: list[dict], exit_info: dict,
+                     explain: Callable[[str, Outcome], Outcome] = lambda fid, o: o) -> dict[str, Outcome]:
+    """Every registry feature gets a status: from its tests, or from why no test reported.
+
+    `explain` relabels each test's outcome before folding, so a known failure in one test
+    cannot hide an unexplained failure in another test of the same feature.
+    """
     per_feature: dict[str, list[Outcome]] = {fid: [] for fid in registry}
     collected: dict[str, list[str]] = {}
     reported: set[str] = set()
@@ -56,7 +61,7 @@ def feature_outcomes(registry: dict[str, Feature], records: list[dict],
             reported.add(record["test"])
             outcome = Outcome(Status(record["status"]), record.get("message", ""), record["test"])
             for fid in record["features"]:
-                per_feature.setdefault(fid, []).append(outcome)
+                per_feature.setdefault(fid, []).append(explain(fid, outcome))
     death = _death(exit_info)
     if exit_info.get("suites") and not death:
         # A chosen subset of suites: features outside it were not run, not broken.

@@ -69,6 +69,16 @@ def load_expectations(path: Path | str = DEFAULT_EXPECTATIONS) -> list[Known]:
     return entries
 
 
+def explain(fid: str, outcome: Outcome, row: str, installed: dict[str, str | None],
+            known: list[Known]) -> Outcome:
+    """One test's outcome, relabelled `known-failure` if an entry explains it."""
+    if outcome.status in BROKEN:
+        for entry in known:
+            if entry.feature == fid and entry.applies(row, installed) and entry.explains(outcome):
+                return Outcome(Status.KNOWN_FAILURE, f"{outcome.message} (known: {entry.link})", outcome.test)
+    return outcome
+
+
 def apply(features: dict[str, Outcome], row: str, installed: dict[str, str | None],
           known: list[Known]) -> dict[str, Outcome]:
     """Relabel broken features an entry explains, and passing ones an entry expected to break."""
@@ -77,9 +87,8 @@ def apply(features: dict[str, Outcome], row: str, installed: dict[str, str | Non
         outcome = result.get(entry.feature)
         if outcome is None or not entry.applies(row, installed):
             continue
-        if outcome.status in BROKEN and entry.explains(outcome):
-            result[entry.feature] = Outcome(Status.KNOWN_FAILURE,
-                                            f"{outcome.message} (known: {entry.link})", outcome.test)
+        if outcome.status in BROKEN:
+            result[entry.feature] = explain(entry.feature, outcome, row, installed, [entry])
         elif outcome.status == Status.PASS:
             result[entry.feature] = Outcome(Status.FIXED,
                                             f"passes now; expectation can go: {entry.link}")

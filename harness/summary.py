@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import collect, fsio
-from harness.expectations import Known, apply
+from harness.expectations import Known, apply, explain
 from harness.registry import Feature
 from harness.status import BROKEN, Outcome, Status
 
@@ -52,16 +52,17 @@ def build_row(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
     installed = env.get("installed", {})
     exit_info = _read(row_dir / collect.PYTEST_EXIT, {})
     records = collect.read_records(row_dir / collect.RESULTS)
+    name = row_dir.name
     if install.get("status") != "ok":
         outcomes = collect.install_failed(registry, install.get("message", ""))
     elif not exit_info:
         outcomes = {fid: Outcome(Status.ERROR, "the suites did not run (see pytest.log)") for fid in registry}
     else:
-        outcomes = collect.feature_outcomes(registry, records, exit_info)
-    versions = {name: installed.get(name) for name in ("torch", "torchvision", "torchaudio", "torchtext")}
-    outcomes = apply(outcomes, row_dir.name, versions, known)
+        outcomes = collect.feature_outcomes(registry, records, exit_info,
+                                            lambda fid, o: explain(fid, o, name, installed, known))
+    outcomes = apply(outcomes, name, installed, known)
     row = {
-        "name": row_dir.name,
+        "name": name,
         "pins": install.get("pins", {}),
         "installed": installed,
         "install": {"status": install.get("status"), "message": install.get("message", ""),

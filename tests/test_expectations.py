@@ -42,3 +42,21 @@ def test_entry_without_link_is_rejected(write):
 def test_shipped_expectations_load():
     entries = load_expectations(ROOT / "expectations.toml")
     assert entries and all(e.link.startswith("https://") for e in entries)
+
+
+def test_a_known_failure_in_one_test_does_not_hide_another_failure():
+    from harness.collect import feature_outcomes
+    from harness.expectations import explain
+    from harness.registry import Feature
+
+    records = [{"collected": {"t1": ["core.x"], "t2": ["core.x"]}},
+               {"test": "t1", "features": ["core.x"], "status": "error", "message": "XNNPACK is not enabled"},
+               {"test": "t2", "features": ["core.x"], "status": "fail", "message": "AssertionError: other"}]
+    registry = {"core.x": Feature("core.x", "d", "core")}
+    out = feature_outcomes(registry, records, {"returncode": 1},
+                           lambda fid, o: explain(fid, o, "r", {"torch": "2.14.1"}, [ENTRY]))
+    assert out["core.x"].status == Status.FAIL and out["core.x"].test == "t2"
+    records[2]["status"], records[2]["message"] = "pass", ""
+    out = feature_outcomes(registry, records, {"returncode": 1},
+                           lambda fid, o: explain(fid, o, "r", {"torch": "2.14.1"}, [ENTRY]))
+    assert out["core.x"].status == Status.KNOWN_FAILURE

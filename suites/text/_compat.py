@@ -111,3 +111,16 @@ def forbid_network():
     finally:
         socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = (
             real_connect, real_connect_ex, real_getaddrinfo)
+
+
+def preload_worker_imports() -> None:
+    """Import, before DataLoader forks its workers, what a worker imports lazily to send a tensor.
+
+    torch 2.x's tensor pickler imports torch.nested (and with it sympy) on first use: several
+    seconds where bytecode is not cached, paid by every worker on its first batch. Preloaded in
+    the parent, the workers' per-item timeout measures the data path alone.
+    """
+    try:
+        import torch.nested._internal.nested_tensor  # noqa: F401
+    except ImportError:  # a torch without that module has nothing to preload
+        pass

@@ -70,3 +70,17 @@ def tests(session):
 def lint(session):
     session.install("ruff")
     session.run("ruff", "check", "harness", "suites", "fixtures", "tests", "noxfile.py")
+
+
+@nox.session(reuse_venv=True)
+def resolve(session):
+    """The installability map: torch minors x domain-library releases, asked of uv (metadata only)."""
+    session.install(*HARNESS_DEPS)
+    session.run("python", "-m", "harness.resolve", *session.posargs, env={"PYTHONPATH": os.getcwd()})
+
+
+@nox.session(reuse_venv=True)
+def bisect(session):
+    """Find the release that broke a feature (or slowed a benchmark) between a good and a bad row."""
+    session.install(*HARNESS_DEPS, "uv")
+    session.run("python", "-m", "harness.bisect", *session.posargs, env={"PYTHONPATH": os.getcwd()})

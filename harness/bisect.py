@@ -222,10 +222,11 @@ def make_row(name: str, reqs: dict[str, str], python: str = "3.11") -> Row:
 
 
 def end_rows(good: str, bad: str, matrix_rows: dict[str, Row]) -> tuple[Row, Row]:
-    """The good and bad rows: matrix rows, or pins laid over the other side's row."""
+    """The good and bad rows: matrix rows, or pins laid over the other side's row (over the good
+    side's pins when neither is a row), so `--bad torchdata=0.10.1` changes just that."""
     rows = {side: matrix_rows.get(spec) for side, spec in (("good", good), ("bad", bad))}
     if rows["good"] is None and rows["bad"] is None:
-        return (make_row("good", parse_pins(good)), make_row("bad", parse_pins(bad)))
+        rows["good"] = make_row("good", parse_pins(good))
     for side, spec, other in (("good", good, "bad"), ("bad", bad, "good")):
         if rows[side] is None:
             base = rows[other]
@@ -276,7 +277,10 @@ class Plan:
     bad: Row
     good_versions: dict[str, str]  # resolved ends, by canonical name
     bad_versions: dict[str, str]
-    notes: tuple[str, ...] = ()
+
+    def shown(self) -> list[str]:
+        """The packages a candidate is described by: the row's own, not the suites' helpers."""
+        return sorted(set(PACKAGES) | {self.subject} | row_packages(self.good) | row_packages(self.bad))
 
     def describe(self) -> str:
         g, b = self.good_versions[self.subject], self.bad_versions[self.subject]
@@ -307,6 +311,19 @@ class Plan:
             if level >= 2 and name in family and name in reqs:
                 reqs[name] = name
         return reqs
+
+    def notes(self) -> list[str]:
+        """What the candidates leave out of the ends' rows, said once in the output."""
+        out = []
+        good, bad = requirement_map(self.good), requirement_map(self.bad)
+        if self.mode == "train":
+            for name in sorted(set(PACKAGES) & set(good) - {"torch"}):
+                if not (self.good_versions.get(name) and self.bad_versions.get(name)):
+                    out.append(f"{name} is in one end only: left out of the candidates")
+        only_bad = sorted(set(bad) - set(good) - {self.subject})
+        if only_bad:
+            out.append(f"only in the bad row, not carried into the candidates: {', '.join(only_bad)}")
+        return out
 
 
 # ---- candidates: resolve, build, run (I/O) ----------------------------------------------------
@@ -351,8 +368,12 @@ def plan_candidates(plan: Plan, listing: list[releases.Release], python: str,
         if not releases.installable(r, tags):
             cand.skip = f"no wheel of {plan.subject} {r.version} for Python {python} on this platform"
         else:
+            tried: list[dict] = []
             for level in (0, 1, 2):
                 reqs = plan.requirements(cand.version, level)
+                if reqs in tried:
+                    continue
+                tried.append(reqs)
                 res = releases.resolve(list(reqs.values()), python, work / cand.label)
                 if res.ok:
                     cand.row = make_row(f"bisect-{plan.subject}-{cand.version}", reqs, python)
@@ -491,7 +512,7 @@ class Prober:
                     {"status": "skipped", "message": "the feature did not report in this release"})
         status = Status(cell["status"])
         record = {"run": n, "status": status.value, "message": cell.get("message", ""),
-                  "verdict": verdict_of(status).value, "dir": str(run_dir.relative_to(self.out)),
+                  "verdict": verdict_of(status).value, "dir": str(run_dir.relative_to(self.out.parent)),
                   "seconds": row["suites"].get("seconds")}
         if self.target.benchmark:
             rounds = benchmark_rounds(run_dir / BENCHMARKS, next(iter(tests)))
@@ -544,8 +565,7 @@ def cand_json(plan: Plan, cand: Candidate) -> dict:
             "row": cand.row.name if cand.row else None,
             "requirements": cand.row.requirements() if cand.row else [],
             "held": "end" if cand.end else ("held", "moved within the ends' range", "freed")[cand.level],
-            "versions": {p: cand.versions.get(p) for p in sorted(set(PACKAGES) | {plan.subject})
-                         if cand.versions.get(p)},
+            "versions": {p: cand.versions[p] for p in plan.shown() if cand.versions.get(p)},
             "moved": moved(plan, cand), "built": cand.built, "install_seconds": cand.install_seconds,
             "skip": cand.skip, "verdict": (cand.verdict().value if (cand.runs or cand.skip)
                                            else "untested"),
@@ -720,6 +740,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bisect {args.target} ({'benchmark' if target.benchmark else 'feature'}): {plan.describe()}")
     listing = releases.fetch_releases(subject)
     cands = plan_candidates(plan, listing, python, work)
+    for note in plan.notes():
+        print(f"note: {note}")
     print(f"candidates ({len(cands)}), from the good end to the bad end:")
     for c in cands:
         pairs = ", ".join(f"{k} {v}" for k, v in cand_json(plan, c)["versions"].items() if k != subject)
@@ -738,13 +760,13 @@ def main(argv: list[str] | None = None) -> int:
     data = {
         "target": args.target, "kind": "benchmark" if target.benchmark else "feature",
         "feature": target.feature or None, "mode": mode, "subject": subject,
-        "description": plan.describe(),
+        "description": plan.describe(), "notes": plan.notes(),
         "explains": {"row": args.row or (bad.name if bad.name in matrix else None),
                      "feature": target.feature or args.target},
         "good": {"spec": args.good, "row": good.name, "requirements": good.requirements(),
-                 "versions": {p: good_v.get(p) for p in sorted(set(PACKAGES) | {subject}) if good_v.get(p)}},
+                 "versions": {p: good_v[p] for p in plan.shown() if good_v.get(p)}},
         "bad": {"spec": args.bad, "row": bad.name, "requirements": bad.requirements(),
-                "versions": {p: bad_v.get(p) for p in sorted(set(PACKAGES) | {subject}) if bad_v.get(p)}},
+                "versions": {p: bad_v[p] for p in plan.shown() if bad_v.get(p)}},
         "result": summary,
         "candidates": [cand_json(plan, c) for c in cands],
         "probes": [[i, v.value] for i, v in result.probes],

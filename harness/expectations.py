@@ -64,8 +64,9 @@ def load_expectations(path: Path | str = DEFAULT_EXPECTATIONS) -> list[Known]:
             re.compile(raw["message"])
         except re.error as exc:
             raise ExpectationError(f"{where}: field 'message' is not a regex: {exc}") from None
-        entries.append(Known(raw["feature"], raw["message"], raw["link"], tuple(raw.get("rows", ())),
-                             raw.get("package", ""), raw.get("versions", "")))
+        features = [raw["feature"]] if isinstance(raw["feature"], str) else raw["feature"]
+        entries.extend(Known(fid, raw["message"], raw["link"], tuple(raw.get("rows", ())),
+                             raw.get("package", ""), raw.get("versions", "")) for fid in features)
     return entries
 
 

@@ -1,10 +1,10 @@
 """Run one RPC scenario across local processes: `python -m suites.core._rpc_worker SCENARIO DIR N`.
 
-Without `--rank` this is the launcher: it starts ranks 0..N-1 as child processes (all in the
-launcher's process group, so harness.isolate kills the whole tree on a timeout), and exits with
-the first failure among them; a rank killed by a signal kills the launcher with the same signal,
-so the harness records a crash. With `--rank` it is one RPC worker: rank 0 ("worker0") drives the
-scenario from `_rpc_scenarios` and saves what it observed to DIR/result.pt; the others serve.
+The launcher imports torch once and forks ranks 0..N-1 (all in the launcher's process group, so
+harness.isolate kills the whole tree on a timeout). It exits with the first failure among them;
+a rank killed by a signal kills the launcher with the same signal, so the harness records a
+crash. Rank 0 ("worker0") drives the scenario from `_rpc_scenarios` and saves what it observed
+to DIR/result.pt; the other ranks serve RPCs until shutdown.
 
 Every rank listens on 127.0.0.1 only, on a port the OS picks: TensorPipe binds the interface named
 by TP_SOCKET_IFNAME ("lo"), and the rendezvous is a file in DIR, so two rows never collide.
@@ -14,9 +14,10 @@ by TP_SOCKET_IFNAME ("lo"), and the rendezvous is a file in DIR, so two rows nev
 from __future__ import annotations
 
 import argparse
+import importlib
+import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -26,25 +27,35 @@ RPC_TIMEOUT_S = 3600.0
 
 
 def launch(scenario: str, workdir: str, world_size: int) -> int:
-    env = dict(os.environ, TP_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1")
-    procs = [
-        subprocess.Popen([sys.executable, "-m", __spec__.name, scenario, workdir, str(world_size),
-                          "--rank", str(rank)], env=env)
-        for rank in range(world_size)
-    ]
+    """Import torch once, then fork the ranks (before any RPC or intra-op thread exists)."""
+    os.environ.update(TP_SOCKET_IFNAME="lo", GLOO_SOCKET_IFNAME="lo")
+    import torch  # noqa: F401 - the slow import, done once for every rank
+    from suites.core import _rpc_scenarios
+
+    for module in _rpc_scenarios.PRELOAD.get(scenario, ()):
+        importlib.import_module(module)
+
+    rendezvous = os.path.join(workdir, "rendezvous")
+    if os.path.exists(rendezvous):  # a stale file store would hand out dead addresses
+        os.remove(rendezvous)
+    context = multiprocessing.get_context("fork")
+    ranks = [context.Process(target=serve, args=(scenario, workdir, world_size, rank))
+             for rank in range(world_size)]
+    for process in ranks:
+        process.start()
     try:
         while True:
-            codes = [p.poll() for p in procs]
+            codes = [p.exitcode for p in ranks]
             failed = next((c for c in codes if c not in (None, 0)), None)
             if failed is not None:
                 return failed
             if all(c == 0 for c in codes):
                 return 0
-            time.sleep(0.1)
+            time.sleep(0.05)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
+        for process in ranks:
+            if process.exitcode is None:
+                process.kill()
 
 
 def serve(scenario: str, workdir: str, world_size: int, rank: int) -> None:
@@ -72,19 +83,15 @@ def serve(scenario: str, workdir: str, world_size: int, rank: int) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario")
-    parser.add_argument("workdir")
+    parser.add_argument("scenario", help="a driver function in suites/core/_rpc_scenarios.py")
+    parser.add_argument("workdir", help="holds inputs.pt, the rendezvous file and result.pt")
     parser.add_argument("world_size", type=int)
-    parser.add_argument("--rank", type=int)
     args = parser.parse_args(argv)
-    if args.rank is None:
-        code = launch(args.scenario, args.workdir, args.world_size)
-        if code < 0:  # a rank died from a signal: die the same way so the harness sees a crash
-            signal.signal(-code, signal.SIG_DFL)
-            os.kill(os.getpid(), -code)
-        return code
-    serve(args.scenario, args.workdir, args.world_size, args.rank)
-    return 0
+    code = launch(args.scenario, args.workdir, args.world_size)
+    if code < 0:  # a rank died from a signal: die the same way so the harness records a crash
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    return code
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ def tests(session):
 @nox.session
 def lint(session):
     session.install("ruff")
-    session.run("ruff", "check", "harness", "suites", "fixtures", "tests", "noxfile.py")
+    session.run("ruff", "check", "harness", "suites", "fixtures", "tests", "ci", "noxfile.py")
 
 
 @nox.session(reuse_venv=True)

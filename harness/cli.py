@@ -37,11 +37,18 @@ def cmd_report(args) -> int:
         print(f"error: no run to report under {summ.runs_dir(reports)}", file=sys.stderr)
         return USAGE_ERROR
     for merged in args.merge:
-        for row_dir in sorted(Path(merged).glob("**/install.json")):
-            summ.copy_row(row_dir.parent, run_dir)
+        for install in sorted(Path(merged).glob("**/install.json")):
+            parts = install.parent.parts
+            if len(parts) >= 4 and parts[-4] == "runs" and parts[-3] != run_dir.name:
+                continue  # another run's row, stored beside this one
+            summ.copy_row(install.parent, run_dir)
     registry = load_registry()
     known = load_expectations(args.expectations)
     summary = summ.build_summary(run_dir, registry, known)
+    from harness.resolve import load_map
+
+    if (installability := load_map(reports, summary)) is not None:
+        summary["resolve"] = installability
     history = summ.load_history(reports, before=summary["run_id"])
     perf, regressions = _perf(summary, history, args.expectations)
     verdict = summ.verdict(summary, regressions)

@@ -153,6 +153,8 @@ def latest_run(reports: Path = REPORTS) -> Path | None:
 def copy_row(src: Path, run_dir: Path) -> None:
     """Merge one row's folder (e.g. from a CI runner's artefact) into a run."""
     dest = run_dir / "rows" / src.name
+    if dest.resolve() == src.resolve():
+        return
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(src, dest)

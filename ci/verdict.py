@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""A run's verdict as Markdown: the job summary on GitHub and the body of the nightly's issue.
+
+    python ci/verdict.py --run-id ID [--reports reports] [--run-url URL] [--pages-url URL]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness import fsio, summary  # noqa: E402 - the harness beside this script
+
+SHOWN = 50
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(s: dict | None, run_id: str, run_url: str = "", pages_url: str = "") -> str:
+    links = []
+    if pages_url:
+        links.append(f"[report]({pages_url.rstrip('/')}/runs/{run_id}/index.html)")
+        links.append(f"[history]({pages_url.rstrip('/')}/history.html)")
+    if run_url:
+        links.append(f"[workflow run]({run_url}) (the `report` artefact holds the HTML)")
+    tail = "\n\n" + " · ".join(links) + "\n" if links else "\n"
+    if not s or s.get("run_id") != run_id:
+        return (f"## Run {run_id}: no report\n\nThe rows' results could not be rendered into a "
+                f"report; the workflow log says why." + tail)
+    verdict = s.get("verdict") or {}
+    problems = verdict.get("problems", [])
+    head = ("as expected" if verdict.get("exit_code") == 0
+            else f"{len(problems)} change(s) against expectations")
+    lines = [f"## Run {run_id}: {head}", "",
+             f"Depth {s.get('depth')} · {len(s.get('rows', []))} rows · started {s.get('started')}", "",
+             "| row | torch | install | features |", "| --- | --- | --- | --- |"]
+    for row in s.get("rows", []):
+        counts = Counter(c["status"] for c in row.get("features", {}).values())
+        shown = ", ".join(f"{n} {st}" for st, n in sorted(counts.items()))
+        torch = row.get("installed", {}).get("torch") or row.get("pins", {}).get("torch", "")
+        lines.append(f"| {_cell(row['name'])} | {_cell(torch)} | {_cell(row['install']['status'])} "
+                     f"| {_cell(shown)} |")
+    if problems:
+        lines += ["", "### Changes against expectations", ""]
+        lines += [f"- {_cell(p)[:400]}" for p in problems[:SHOWN]]
+        if len(problems) > SHOWN:
+            lines.append(f"- … and {len(problems) - SHOWN} more (see the report)")
+    return "\n".join(lines) + tail
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run-id", required=True)
+    p.add_argument("--reports", type=Path, default=summary.REPORTS)
+    p.add_argument("--run-url", default="")
+    p.add_argument("--pages-url", default="", help="where the site is served (GitHub Pages)")
+    args = p.parse_args(argv)
+    try:
+        s = fsio.read_json(summary.runs_dir(args.reports) / args.run_id / "summary.json")
+    except (OSError, json.JSONDecodeError):
+        s = None
+    sys.stdout.write(markdown(s, args.run_id, args.run_url, args.pages_url))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -689,7 +689,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--run", default=None, help="run whose grid this explains (default: the newest)")
     p.add_argument("--row", default=None, help="grid row this explains (default: the bad row)")
     p.add_argument("--list", action="store_true", help="only list the candidates and their pairings")
-    p.add_argument("pytest_args", nargs="*", help="after --: passed to pytest")
+    p.epilog = "Arguments after a lone -- go to pytest (e.g. -- -k split)."
     return p
 
 
@@ -714,7 +714,10 @@ def target_of(name: str, registry) -> Target:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser().parse_args(argv[:cut])
+    args.pytest_args = argv[cut + 1:]
     started, t0 = summ.now(), time.monotonic()
     try:
         registry = load_registry()
@@ -772,7 +775,7 @@ def main(argv: list[str] | None = None) -> int:
         "probes": [[i, v.value] for i, v in result.probes],
         "rows_built": prober.rows_built,
         "started": started, "finished": summ.now(), "seconds": seconds,
-        "command": ["python", "-m", "harness.bisect", *(argv if argv is not None else sys.argv[1:])],
+        "command": ["python", "-m", "harness.bisect", *argv],
     }
     path = out_root / f"{slug}.json"
     fsio.write_json(path, data)

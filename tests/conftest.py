@@ -16,3 +16,24 @@ def write(tmp_path):
         path.write_text(textwrap.dedent(text))
         return path
     return _write
+
+TORCH_FOR_TESTS = "torch==2.14.1"  # the ci row's torch: already in uv's cache when the rows run
+
+
+@pytest.fixture(scope="session")
+def torch_python() -> str:
+    """An interpreter with torch for tests that drive a real suite check (built once with uv)."""
+    import os
+    import subprocess
+
+    from harness.install import uv_binary
+
+    if os.environ.get("HARNESS_TORCH_PYTHON"):
+        return os.environ["HARNESS_TORCH_PYTHON"]
+    venv = ROOT / ".nox" / "tests-torch"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([uv_binary(), "venv", "-q", "-p", "3.11", str(venv)], check=True)
+    subprocess.run([uv_binary(), "pip", "install", "-q", "--python", str(python), TORCH_FOR_TESTS,
+                    "numpy", "pytest", "pytest-timeout", "packaging"], check=True, timeout=1800)
+    return str(python)

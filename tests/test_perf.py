@@ -1,0 +1,290 @@
+"""harness.perf: loading benchmark files and expectations, the verdicts, history, rendering."""
+import json
+import math
+import random
+import re
+import xml.etree.ElementTree as ET
+
+import jinja2
+import pytest
+
+from harness import perf
+from harness.registry import SUITES
+
+TEMPLATES = SUITES.parent / "harness" / "templates"
+PRIOR = {"test_op": {"sigma": 0.03, "df": 19}}  # a calibration: 3% process noise
+
+
+def rounds(rng, level, *, sigma=0.03, cv=0.03, n=30):
+    """One simulated process: a process-wide factor (sigma) times per-round noise (cv)."""
+    factor = math.exp(rng.gauss(0.0, sigma))
+    return [level * factor * math.exp(rng.gauss(0.0, cv)) for _ in range(n)]
+
+
+def record(values, clock="process_time"):
+    return {"group": "g", "unit": "s", "rounds": values, "median": sorted(values)[len(values) // 2],
+            "clock": clock}
+
+
+def summary(run_id, levels, seed, *, installed=None):
+    """A run whose rows have one benchmark, test_op, at the given median levels (seconds)."""
+    rng = random.Random(seed)
+    return {"run_id": run_id, "rows": [
+        {"name": name, "installed": (installed or {}).get(name, {"torch": "2.14.1"}),
+         "benchmarks": {"test_op": record(rounds(rng, level))}}
+        for name, level in levels.items()]}
+
+
+def history(n, levels, seed=100):
+    return [summary(f"202611{i + 1:02d}T000000Z", levels, seed + i) for i in range(n)]
+
+
+def pytest_benchmark_json(tmp_path, entries):
+    path = tmp_path / "benchmark.json"
+    path.write_text(json.dumps({"machine_info": {}, "benchmarks": entries}))
+    return path
+
+
+def entry(name, data, **extra):
+    return {"group": "vision", "name": name, "fullname": f"suites/bench/x.py::{name}",
+            "options": {"timer": "time.process_time"}, "extra_info": extra,
+            "stats": {"median": 1.0, "data": data}}
+
+
+# ---- loading -------------------------------------------------------------------------------------
+
+def test_benchmark_file_gives_raw_rounds_and_summary(tmp_path):
+    path = pytest_benchmark_json(tmp_path, [entry("test_a[b1]", [0.3, 0.1, 0.2])])
+    data = perf.load_benchmarks(path)
+    assert data["test_a[b1]"]["rounds"] == [0.3, 0.1, 0.2]
+    assert data["test_a[b1]"]["median"] == 0.2
+    assert data["test_a[b1]"]["group"] == "vision"
+    assert data["test_a[b1]"]["clock"] == "process_time"
+    assert data.warnings == []
+    json.dumps(data)  # goes into summary.json as it is
+
+
+def test_externally_timed_rounds_take_precedence(tmp_path):
+    path = pytest_benchmark_json(tmp_path, [entry("test_gpu", [1.0, 1.0], timer="cuda-events",
+                                                  cuda_event_rounds=[0.5, 0.25])])
+    data = perf.load_benchmarks(path)
+    assert data["test_gpu"]["rounds"] == [0.5, 0.25]
+    assert data["test_gpu"]["clock"] == "cuda-events"
+
+
+def test_missing_or_corrupt_file_gives_nothing_and_a_warning_and_is_left_alone(tmp_path):
+    missing = tmp_path / "nope.json"
+    with pytest.warns(perf.BenchmarkFileWarning, match="no benchmark file"):
+        assert perf.load_benchmarks(missing) == {}
+    assert not missing.exists()
+    corrupt = tmp_path / "benchmark.json"
+    corrupt.write_bytes(b'{"benchmarks": [ {"na')
+    data, problems = perf.read_benchmarks(corrupt)
+    assert data == {} and "unreadable" in problems[0]
+    assert corrupt.read_bytes() == b'{"benchmarks": [ {"na'
+
+
+def test_an_entry_without_rounds_is_left_out_with_a_warning(tmp_path):
+    path = pytest_benchmark_json(tmp_path, [entry("test_ok", [0.1]), entry("test_bad", []),
+                                            entry("test_neg", [0.1, -1.0])])
+    data, problems = perf.read_benchmarks(path)
+    assert list(data) == ["test_ok"]
+    assert len(problems) == 2 and "test_bad" in problems[0]
+
+
+def test_slowdowns_load_by_row_or_by_package_versions(write):
+    path = write("expectations.toml", """
+        [[known_failure]]
+        feature = "core.x"
+
+        [[slowdown]]
+        benchmark = "test_mfcc[*]"
+        package = "torchaudio"
+        versions = ">=2.9"
+        link = "https://github.com/pytorch/audio/issues/1"
+
+        [[slowdown]]
+        benchmark = "test_op"
+        row = "torch-2.14"
+        link = "https://github.com/pytorch/pytorch/issues/2"
+        reason = "dispatcher overhead"
+        """)
+    audio, op = perf.load_slowdowns(path)
+    assert audio.covers("test_mfcc[b16]", "any-row", {"torchaudio": "2.11.0"})
+    assert not audio.covers("test_mfcc[b16]", "any-row", {"torchaudio": "2.3.1"})
+    assert not audio.covers("test_mfcc[b16]", "any-row", {"torchaudio": None})
+    assert not audio.covers("test_lowpass_biquad[b1]", "r", {"torchaudio": "2.11.0"})
+    assert op.covers("test_op", "torch-2.14", {}) and not op.covers("test_op", "torch-2.3", {})
+    assert op.reason == "dispatcher overhead"
+
+
+@pytest.mark.parametrize("body,problem", [
+    ('benchmark = "b"\nrow = "r"', "'link' is required"),
+    ('benchmark = "b"\nrow = "r"\nlink = "see slack"', "must be a URL"),
+    ('benchmark = "b"\nlink = "https://x/1"', "either 'row' or 'package'"),
+    ('benchmark = "b"\nrow = "r"\npackage = "torch"\nversions = ">1"\nlink = "https://x/1"',
+     "either 'row' or 'package'"),
+    ('benchmark = "b"\npackage = "torch"\nversions = "2.x"\nlink = "https://x/1"', "bad specifier"),
+    ('benchmark = "b"\nrow = "r"\nlink = "https://x/1"\nlinks = 1', "unknown field 'links'"),
+])
+def test_malformed_slowdowns_name_file_entry_and_field(write, body, problem):
+    path = write("expectations.toml", "[[slowdown]]\n" + body + "\n")
+    with pytest.raises(perf.PerfConfigError, match=problem) as err:
+        perf.load_slowdowns(path)
+    assert str(path) in str(err.value) and "#1" in str(err.value)
+
+
+def test_no_expectations_file_means_no_slowdowns(tmp_path):
+    assert perf.load_slowdowns(tmp_path / "expectations.toml") == []
+
+
+def test_calibration_uses_the_newest_usable_file_and_leaves_a_corrupt_one_alone(tmp_path):
+    perf.write_json_atomic(tmp_path / "20261101T000000Z.json",
+                           {"benchmarks": {"test_op": {"sigma": 0.04, "df": 19}}})
+    bad = tmp_path / "20261102T000000Z.json"
+    bad.write_text("{not json")
+    entries, problems = perf.load_calibration(tmp_path)
+    assert entries["test_op"]["sigma"] == 0.04
+    assert "20261102T000000Z.json" in problems[0]
+    assert bad.read_text() == "{not json"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "20261101T000000Z.json", "20261102T000000Z.json"]  # no temporary files left behind
+
+
+# ---- verdicts --------------------------------------------------------------------------------------
+
+def test_a_twenty_percent_regression_is_flagged_and_a_steady_row_is_not():
+    past = history(10, {"torch-2.3": 0.050, "torch-2.14": 0.050})
+    now = summary("20261126T000000Z", {"torch-2.3": 0.050, "torch-2.14": 0.060}, seed=7)
+    report = perf.analyse(now, past, [], calibration=PRIOR)
+    by_row = {c.row: c for c in report.history}
+    assert by_row["torch-2.14"].verdict == "regression"
+    assert by_row["torch-2.14"].ratio == pytest.approx(1.2, rel=0.08)
+    assert by_row["torch-2.14"].low > 1.0
+    assert by_row["torch-2.3"].verdict == "same"
+    assert [c.row for c in report.regressions] == ["torch-2.14"]
+    assert by_row["torch-2.14"].anchor == "perf-test_op-torch-2.14"
+    (cross,) = report.cross_row
+    assert (cross.row, cross.base, cross.verdict) == ("torch-2.14", "torch-2.3", "slower")
+
+
+def test_no_false_alarm_in_twenty_aa_comparisons():
+    """The same code measured again, against its own 10 earlier nights: 20 independent A/A
+    comparisons, none flagged either way (the rule's rate is about 0.5%: 1 in 200 seeds)."""
+    flagged = []
+    for seed in range(20):
+        past = history(10, {"torch-2.14": 0.05}, seed=5000 + 10 * seed)
+        report = perf.analyse(summary("20261126T000000Z", {"torch-2.14": 0.05}, seed=1000 + seed),
+                              past, [], calibration=PRIOR)
+        flagged += [c.verdict for c in report.history if c.verdict != "same"]
+    assert flagged == []
+
+
+def test_an_aa_pair_of_rows_is_the_same_and_a_faster_row_is_faster():
+    now = summary("20261126T000000Z", {"a": 0.05, "b": 0.05, "c": 0.035}, seed=3)
+    report = perf.analyse(now, [], [], calibration=PRIOR)
+    verdicts = {c.row: c.verdict for c in report.cross_row}
+    assert verdicts == {"b": "same", "c": "faster"}
+    assert report.history == [] and report.regressions == []
+
+
+def test_a_known_slowdown_is_reported_but_not_a_regression():
+    past = history(10, {"torch-2.14": 0.05})
+    now = summary("20261126T000000Z", {"torch-2.14": 0.06}, seed=7)
+    known = [perf.Slowdown("test_op", "https://github.com/pytorch/pytorch/issues/1",
+                           package="torch", versions=">=2.14")]
+    report = perf.analyse(now, past, known, calibration=PRIOR)
+    (comparison,) = report.history
+    assert comparison.verdict == "regression" and comparison.expected == known[0]
+    assert report.regressions == []
+
+
+def test_a_level_shift_becomes_a_change_point_and_the_new_baseline():
+    past = history(10, {"r": 0.05}) + [summary(f"202611{20 + i}T000000Z", {"r": 0.065}, 50 + i)
+                                       for i in range(4)]
+    now = summary("20261126T000000Z", {"r": 0.065}, seed=9)
+    report = perf.analyse(now, past, [], calibration=PRIOR)
+    (cp,) = report.change_points
+    assert cp.run_id == "20261120T000000Z" and cp.ratio == pytest.approx(1.3, rel=0.05)
+    (comparison,) = report.history
+    assert comparison.verdict == "same" and comparison.n_base == 4
+    assert comparison.base == "4 earlier runs since 20261120T000000Z"
+
+
+def test_history_ignores_later_runs_other_clocks_and_rows_without_data():
+    now = summary("20261110T000000Z", {"r": 0.05}, seed=1)
+    later = summary("20261111T000000Z", {"r": 0.5}, seed=2)
+    other_clock = summary("20261105T000000Z", {"r": 0.5}, seed=3)
+    other_clock["rows"][0]["benchmarks"]["test_op"]["clock"] = "perf_counter"
+    failed = {"run_id": "20261106T000000Z", "rows": [
+        {"name": "r", "install": {"status": "install-failed"}, "benchmarks": {}}]}
+    report = perf.analyse(now, [later, other_clock, failed, now], [], calibration=PRIOR)
+    assert report.history == []
+    assert [p.run_id for p in report.series["test_op"]["r"]] == ["20261110T000000Z"]
+
+
+def test_throughput_is_items_per_round_over_the_median():
+    run = summary("20261126T000000Z", {"r": 0.05}, seed=1)
+    op = run["rows"][0]["benchmarks"]["test_op"]
+    op["extra_info"] = {"items_per_round": 1000}
+    report = perf.analyse(run, [], [], calibration=PRIOR)
+    assert report.throughput["test_op"]["r"] == pytest.approx(1000 / perf.stats.median(op["rounds"]))
+    assert "/s</span>" in render_html(report)
+
+
+def test_unusable_records_in_old_summaries_are_skipped():
+    now = summary("20261126T000000Z", {"r": 0.05}, seed=1)
+    broken = [summary(f"2026110{i}T000000Z", {"r": 0.05}, seed=i) for i in range(1, 4)]
+    broken[0]["rows"][0]["benchmarks"]["test_op"] = {"rounds": [0.05, -1.0]}
+    broken[1]["rows"][0]["benchmarks"] = None
+    del broken[2]["rows"][0]["benchmarks"]["test_op"]["median"]
+    report = perf.analyse(now, broken, [], calibration=PRIOR)
+    assert [p.run_id for p in report.series["test_op"]["r"]] == [
+        "20261103T000000Z", "20261126T000000Z"]
+
+
+def test_version_changes_since_the_baseline_are_listed():
+    past = history(5, {"r": 0.05})
+    now = summary("20261126T000000Z", {"r": 0.05}, seed=4, installed={"r": {"torch": "2.15.0"}})
+    (comparison,) = perf.analyse(now, past, [], calibration=PRIOR).history
+    assert comparison.changed == {"torch": ("2.14.1", "2.15.0")}
+
+
+def test_without_calibration_the_built_in_noise_and_history_are_pooled(tmp_path, monkeypatch):
+    monkeypatch.setattr(perf, "CALIBRATION_DIR", tmp_path / "none")
+    report = perf.analyse(summary("20261126T000000Z", {"r": 0.05}, 1), history(6, {"r": 0.05}))
+    assert report.noise["test_op"]["source"] == f"{perf.DEFAULT_NOISE.source} + history"
+    assert report.noise["test_op"]["df"] == perf.DEFAULT_NOISE.df + 5
+
+
+# ---- rendering -------------------------------------------------------------------------------------
+
+def render_html(perf_value):
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    return env.from_string('{% include "perf.html.j2" %}').render(perf=perf_value)
+
+
+def test_the_partial_highlights_regressions_with_anchors_and_inline_svg():
+    past = history(10, {"torch-2.3": 0.05, "torch-2.14": 0.05})
+    now = summary("20261126T000000Z", {"torch-2.3": 0.05, "torch-2.14": 0.06}, seed=7)
+    report = perf.analyse(now, past, [], calibration=PRIOR)
+    html = render_html(report)
+    assert html == render_html(perf.render(report))  # the report or its rendered dict
+    assert 'id="perf-test_op-torch-2.14" class="perf-regression"' in html
+    assert 'href="#perf-test_op-torch-2.14"' in html
+    assert html.count("<svg") == 3  # one bar chart, one trend per row
+    for svg in re.findall(r"<svg.*?</svg>", html, re.S):
+        ET.fromstring(svg)  # well-formed XML
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "<script" not in html
+
+
+def test_names_from_benchmark_files_are_escaped_everywhere():
+    evil = '<script>alert(1)</script>'
+    run = summary("20261126T000000Z", {"r": 0.05, "s": 0.05}, seed=1)
+    for row in run["rows"]:
+        row["benchmarks"] = {evil: row["benchmarks"]["test_op"]}
+    run["rows"][1]["name"] = "s<b>"
+    html = render_html(perf.analyse(run, [], [], calibration={}))
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;" in html

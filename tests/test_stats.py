@@ -1,0 +1,137 @@
+"""harness.stats: distributions against published values, the process-level comparison, change points."""
+import math
+import random
+
+import pytest
+
+from harness import stats
+
+
+def process(rng, level, *, sigma=0.03, round_cv=0.03, n=30):
+    """Rounds of one simulated process: a process-wide factor (sigma) times round noise."""
+    factor = math.exp(rng.gauss(0.0, sigma))
+    return [level * factor * math.exp(rng.gauss(0.0, round_cv)) for _ in range(n)]
+
+
+def test_quantile_matches_linear_interpolation():
+    xs = [4.0, 1.0, 3.0, 2.0]
+    assert stats.quantile(xs, 0.0) == 1.0
+    assert stats.quantile(xs, 1.0) == 4.0
+    assert stats.quantile(xs, 0.5) == pytest.approx(2.5)
+    assert stats.quantile(xs, 0.25) == pytest.approx(1.75)
+
+
+@pytest.mark.parametrize("p,df,expected", [
+    # Student t quantiles from standard tables.
+    (0.975, 1, 12.7062047), (0.975, 10, 2.2281389), (0.995, 19, 2.8609346), (0.8, 5, 0.9195438),
+    (0.975, math.inf, 1.9599640),
+])
+def test_t_quantiles_match_tables(p, df, expected):
+    assert stats.t_ppf(p, df) == pytest.approx(expected, abs=1e-6)
+    assert stats.t_cdf(expected, df) == pytest.approx(p, abs=1e-7)  # tables give 7 decimals
+
+
+def test_t_distribution_is_symmetric():
+    for df in (2, 7, 30):
+        assert stats.t_cdf(-1.3, df) == pytest.approx(1 - stats.t_cdf(1.3, df), abs=1e-12)
+        assert stats.t_ppf(0.1, df) == pytest.approx(-stats.t_ppf(0.9, df), abs=1e-8)
+
+
+def test_median_se_grows_with_round_noise_and_needs_rounds():
+    rng = random.Random(0)
+    quiet = [0.01 * math.exp(rng.gauss(0, 0.01)) for _ in range(100)]
+    noisy = [0.01 * math.exp(rng.gauss(0, 0.10)) for _ in range(100)]
+    assert 0 < stats.median_log_se(quiet) < stats.median_log_se(noisy)
+    assert stats.median_log_se([1.0, 2.0, 3.0]) == 0.0
+    # The median of 100 normal rounds has SE ~ 1.2533 * sd / sqrt(n).
+    assert stats.median_log_se(noisy) == pytest.approx(1.2533 * 0.10 / 10, rel=0.5)
+
+
+def test_identical_processes_compare_as_ratio_one():
+    rounds = [0.010, 0.011, 0.012, 0.010, 0.011]
+    est = stats.compare_processes([rounds], [rounds], prior=stats.Noise(0.05, 10))
+    assert est.ratio == pytest.approx(1.0)
+    assert est.p_value == pytest.approx(1.0)
+    assert est.low < 1.0 < est.high
+
+
+def test_one_process_per_side_needs_a_prior():
+    with pytest.raises(ValueError, match="prior"):
+        stats.compare_processes([[1.0, 1.1]], [[1.0, 1.2]])
+
+
+def test_a_twenty_percent_slowdown_is_significant_and_an_aa_pair_is_not():
+    rng = random.Random(1)
+    prior = stats.Noise(0.03, 19, "calibration")
+    base = process(rng, 0.05)
+    est = stats.compare_processes([base], [process(rng, 0.06)], prior=prior)
+    assert est.ratio == pytest.approx(1.2, rel=0.1)
+    assert est.p_value < 0.01 and est.low > 1.0
+    aa = stats.compare_processes([base], [process(rng, 0.05)], prior=prior)
+    assert aa.p_value > 0.01 and aa.low < 1.0 < aa.high
+
+
+def test_comparison_is_antisymmetric():
+    rng = random.Random(2)
+    a, b = [process(rng, 0.05) for _ in range(3)], [process(rng, 0.055) for _ in range(4)]
+    forward, backward = stats.compare_processes(a, b), stats.compare_processes(b, a)
+    assert forward.ratio == pytest.approx(1 / backward.ratio)
+    assert forward.p_value == pytest.approx(backward.p_value)
+
+
+def test_rounds_alone_cannot_see_process_noise_but_the_prior_does():
+    """Two processes of the same code differ by their process factor; a test on the rounds
+    would call that significant, the process-level comparison with sigma does not."""
+    rng = random.Random(3)
+    a, b = process(rng, 0.05, sigma=0.0), process(rng, 0.05 * 1.08, sigma=0.0)
+    loose = stats.compare_processes([a], [b], prior=stats.Noise(0.10, 19))
+    assert loose.p_value > 0.01
+    assert stats.resolution([stats.median_log_se(a)], [stats.median_log_se(b)]) < 0.08
+
+
+def test_pairing_cancels_a_drift_shared_by_both_sides():
+    """The machine's load drifts between pairs; each pair's A and B see the same load."""
+    rng = random.Random(4)
+    pairs = []
+    for i in range(12):
+        drift = 1.0 + 0.3 * math.sin(i)
+        pairs.append((process(rng, 0.05 * drift, sigma=0.01),
+                      process(rng, 0.05 * 1.05 * drift, sigma=0.01)))
+    paired = stats.compare_paired(pairs)
+    unpaired = stats.compare_processes([a for a, _ in pairs], [b for _, b in pairs])
+    assert paired.ratio == pytest.approx(1.05, abs=0.02)
+    assert paired.p_value < 0.001
+    assert unpaired.p_value > 0.05
+
+
+def test_noise_pooling_weights_by_degrees_of_freedom():
+    pooled = stats.Noise.pool([stats.Noise(0.1, 1, "a"), stats.Noise(0.02, 99, "b")])
+    assert pooled.df == 100
+    assert pooled.sigma == pytest.approx(math.sqrt((0.01 + 99 * 0.0004) / 100))
+    assert pooled.source == "a + b"
+
+
+def test_change_point_found_at_the_step():
+    rng = random.Random(5)
+    series = [rng.gauss(0, 0.02) for _ in range(12)] + [0.15 + rng.gauss(0, 0.02) for _ in range(8)]
+    shifts = stats.change_points(series)
+    assert [s.index for s in shifts] == [12]
+    assert shifts[0].ratio == pytest.approx(math.exp(0.15), rel=0.03)
+    assert shifts[0].p_value < 0.01
+
+
+def test_no_change_point_in_noise_or_from_one_odd_run():
+    rng = random.Random(6)
+    flat = [rng.gauss(0, 0.03) for _ in range(25)]
+    assert stats.change_points(flat) == []
+    assert stats.change_points(flat[:10] + [0.5]) == []  # a new level needs two runs
+    assert stats.change_points([0.0, 0.1]) == []
+
+
+def test_two_steps_are_both_found_and_results_are_deterministic():
+    rng = random.Random(7)
+    series = ([rng.gauss(0, 0.01) for _ in range(8)] + [0.2 + rng.gauss(0, 0.01) for _ in range(8)]
+              + [0.05 + rng.gauss(0, 0.01) for _ in range(8)])
+    first = stats.change_points(series)
+    assert [s.index for s in first] == [8, 16]
+    assert stats.change_points(series) == first

@@ -352,6 +352,8 @@ class Candidate:
     def verdict(self) -> Verdict:
         if self.skip:
             return Verdict.SKIP
+        if self.bench_verdict is not None:
+            return self.bench_verdict
         return classify([Verdict(r["verdict"]) for r in self.runs])
 
 
@@ -360,7 +362,7 @@ def plan_candidates(plan: Plan, listing: list[releases.Release], python: str,
     """Every release from the good end to the bad end, resolved; unresolvable ones are skips."""
     g, b = plan.good_versions[plan.subject], plan.bad_versions[plan.subject]
     middle = [r for r in releases.between(listing, Version(g), Version(b))
-              if str(r.version) not in (g, b) and r.version not in (Version(g), Version(b))]
+              if r.version not in (Version(g), Version(b))]
     tags = releases.python_tags(python)
     out = [Candidate(0, g, plan.good, versions=plan.good_versions, end=True)]
     for r in middle:
@@ -524,12 +526,14 @@ class Prober:
 
     def benchmark_verdict(self, cand: Candidate) -> Verdict:
         """Good end: the baseline. Others: slower than the good end with confidence, or not."""
-        while len(cand.rounds) < self.args.processes and cand.runs[-1]["verdict"] != "skip":
+        while len(cand.rounds) < self.args.processes and cand.runs[-1]["status"] == "pass" \
+                and cand.runs[-1]["verdict"] != "skip":
             self.run_once(cand)
         if not cand.rounds:
-            return Verdict.SKIP
+            return Verdict.SKIP  # the check itself did not pass here: nothing to time
         base = self.cands[0].rounds
         if cand.index == 0:
+            cand.bench_verdict = Verdict.GOOD
             return Verdict.GOOD
         if not base:
             return Verdict.SKIP
@@ -593,6 +597,18 @@ def summarize(plan: Plan, target: Target, cands: list[Candidate], result: Search
             out["ratio"] = {"ratio": e.ratio, "low": e.low, "high": e.high, "p_value": e.p_value,
                             "against": "last good"}
             out["failure"] = f"{target.name}: {describe_estimate(e)} against the last good release"
+    ends = (cands[0], cands[-1])
+    if result.outcome == GOOD_END_BAD:
+        failing = [r for r in ends[0].runs if r["verdict"] == "bad"]
+        out["failure"] = "the good end: " + (first_line(failing[0]["message"]) if failing else "?")
+    elif result.outcome == BAD_END_GOOD and target.benchmark and ends[0].rounds and ends[1].rounds:
+        e = compare(ends[0].rounds, ends[1].rounds)
+        out["ratio"] = {"ratio": e.ratio, "low": e.low, "high": e.high, "p_value": e.p_value,
+                        "against": "good end"}
+        out["failure"] = f"the bad end against the good end: {describe_estimate(e)}"
+    elif result.outcome == END_UNTESTABLE:
+        out["failure"] = "; ".join(f"{c.version}: {c.skip or (c.runs[-1]['message'] if c.runs else '')}"
+                                   for c in ends if c.verdict() is Verdict.SKIP)
     if result.flaky is not None:
         runs = cands[result.flaky].runs
         out["failure"] = "; ".join(f"run {r['run']}: {r['status']}"
@@ -643,9 +659,10 @@ def result_dir(args) -> Path:
     return latest if latest else reports
 
 
-def links(run_dir: Path) -> dict[str, dict]:
+def links(run_dir: Path, page_dir: Path | None = None) -> dict[str, dict]:
     """Bisect results stored in a run, keyed "<row>/<feature>" for the grid cell each explains:
-    {"file": path relative to run_dir, "text": one line for the cell}."""
+    {"file": path relative to run_dir, "href": the same relative to page_dir (where the page
+    that links it is written), "text": one line for the cell}."""
     found = {}
     for path in sorted((run_dir / "bisect").glob("*.json")):
         try:
@@ -657,7 +674,8 @@ def links(run_dir: Path) -> dict[str, dict]:
         bad = r.get("first_bad") or {}
         text = {BOUNDARY: f"first bad: {data.get('subject')} {bad.get('version')}",
                 FLAKY: "bisect: flaky"}.get(r.get("outcome"), f"bisect: {r.get('outcome')}")
-        found[key] = {"file": str(path.relative_to(run_dir)), "text": text}
+        href = os.path.relpath(path, page_dir or run_dir).replace(os.sep, "/")
+        found[key] = {"file": path.relative_to(run_dir).as_posix(), "href": href, "text": text}
     return found
 
 
@@ -684,7 +702,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=SlowdownRule.alpha)
     p.add_argument("--min-effect", type=float, default=SlowdownRule.min_effect)
     p.add_argument("--python", default=None, help="Python of the candidates (default: the good row's)")
-    p.add_argument("--venvs", default=str(ROOT / ".nox" / "bisect"), help="where candidate venvs live")
+    p.add_argument("--venvs", default=str(ROOT / ".nox" / "bisect-rows"),
+                   help="where the candidates' venvs live (kept: a repeat reuses them)")
     p.add_argument("--reports", default=str(summ.REPORTS))
     p.add_argument("--run", default=None, help="run whose grid this explains (default: the newest)")
     p.add_argument("--row", default=None, help="grid row this explains (default: the bad row)")

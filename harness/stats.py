@@ -353,13 +353,16 @@ def change_points(series: Sequence[float], *, alpha: float = 0.01, min_size: int
         k, t_obs = _best_split(seg, min_size)
         if k < 0:
             return
-        exceed = 0
+        exceed, done = 0, 0
         perm = seg[:]
-        for _ in range(n_perm):
+        give_up = alpha * (n_perm + 1)  # this many exceedances already mean p >= alpha
+        for done in range(1, n_perm + 1):
             rng.shuffle(perm)
             if _best_split(perm, min_size)[1] >= t_obs - 1e-12:
                 exceed += 1
-        p = (exceed + 1) / (n_perm + 1)
+                if exceed >= give_up:
+                    break
+        p = (exceed + 1) / (done + 1) if exceed >= give_up else (exceed + 1) / (n_perm + 1)
         shift = statistics.fmean(seg[k:]) - statistics.fmean(seg[:k])
         if p < alpha and abs(math.expm1(shift)) >= min_effect:
             found.append(Shift(lo + k, math.exp(shift), p))

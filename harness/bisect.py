@@ -738,6 +738,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv[:cut])
     args.pytest_args = argv[cut + 1:]
     started, t0 = summ.now(), time.monotonic()
+    work = None
     try:
         registry = load_registry()
         target = target_of(args.target, registry)
@@ -754,13 +755,15 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work)
         good_v, bad_v = resolve_ends(good, bad, python, work)
         mode, subject = choose_mode(good, bad, good_v, bad_v, args.package, args.train)
-    except (BisectError, MatrixError, RegistryError) as exc:
+        listing = releases.fetch_releases(subject)
+    except (BisectError, MatrixError, RegistryError, OSError) as exc:
+        if work is not None and work.exists():
+            shutil.rmtree(work)  # a usage error leaves nothing behind
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     args.subject = subject
     plan = Plan(mode, subject, good, bad, good_v, bad_v)
     print(f"bisect {args.target} ({'benchmark' if target.benchmark else 'feature'}): {plan.describe()}")
-    listing = releases.fetch_releases(subject)
     cands = plan_candidates(plan, listing, python, work)
     for note in plan.notes():
         print(f"note: {note}")

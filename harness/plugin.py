@@ -44,10 +44,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config._harness_registry = load_registry()
     config._harness_installed = installed_versions(
         {a.package for f in config._harness_registry.values() for a in f.absent})
+    global _results
     path = config.getoption("--harness-results")
-    config._harness_out = Path(path) if path else None
-    if config._harness_out:
-        config._harness_out.parent.mkdir(parents=True, exist_ok=True)
+    _results = Path(path) if path else None
+    if _results:
+        _results.parent.mkdir(parents=True, exist_ok=True)
 
 
 def installed_versions(extra: set[str] = frozenset()) -> dict[str, str | None]:
@@ -61,9 +62,12 @@ def installed_versions(extra: set[str] = frozenset()) -> dict[str, str | None]:
     return versions
 
 
-def _write(config: pytest.Config, record: dict) -> None:
-    if config._harness_out:
-        with config._harness_out.open("a", encoding="utf-8") as fh:
+_results: Path | None = None  # --harness-results: one JSON line per test, flushed as it ends
+
+
+def _write(record: dict) -> None:
+    if _results:
+        with _results.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
             fh.flush()
 
@@ -82,24 +86,15 @@ def pytest_collection_modifyitems(session, config, items) -> None:
         unknown = [fid for fid in ids if fid not in registry]
         if unknown:
             raise pytest.UsageError(f"{item.nodeid}: feature {unknown[0]} is not in the registry")
-    _write(config, {"collected": {item.nodeid: features_of(item) for item in items}})
+    _write({"collected": {item.nodeid: features_of(item) for item in items}})
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
         # A module that cannot even be imported: every feature it would check gets this message.
         message = first_line(str(report.longrepr).splitlines()[-1] if report.longrepr else "")
-        _write(_config, {"collect_error": report.nodeid, "message": message,
+        _write({"collect_error": report.nodeid, "message": message,
                          "detail": str(report.longrepr)[-4000:]})
-
-
-_config: pytest.Config
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    global _config
-    _config = session.config
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -155,7 +150,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.when == "call" or (report.when == "setup" and not report.passed):
         results["duration"] = round(call.duration, 3)
     if report.when == "teardown":
-        _write(item.config, {"test": item.nodeid, "features": features_of(item),
+        _write({"test": item.nodeid, "features": features_of(item),
                              "status": results["status"].value, "message": results["message"],
                              "detail": results["detail"], "duration": results.get("duration", 0.0),
                              "properties": item.user_properties, "time": time.time()})

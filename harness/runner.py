@@ -72,6 +72,7 @@ def run_suites(run: SuiteRun) -> dict:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     info = {"returncode": proc.returncode, "timed_out": timed_out, "timeout": run.timeout,
-            "seconds": round(time.monotonic() - started, 1), "depth": run.depth, "mode": run.mode, "suites": list(run.suites)}
+            "seconds": round(time.monotonic() - started, 1), "depth": run.depth, "mode": run.mode,
+            "suites": list(run.suites)}
     fsio.write_json(run.out / PYTEST_EXIT, info)
     return info

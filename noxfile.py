@@ -1,13 +1,14 @@
 """Sessions: one `matrix` session per row of matrix.toml, then the report; plus tests and lint."""
 import os
 import sys
+from pathlib import Path
 
 import nox
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the harness package beside us
 
 from harness import summary
-from harness.install import install_row
+from harness.install import install_row, row_environment
 from harness.matrix import MatrixError, load_matrix
 from harness.options import RunOptions
 
@@ -57,6 +58,34 @@ def report(session):
 def here(session):
     """Check the active Python environment as one row, installing nothing."""
     session.run("python", "-m", "harness", "here", *session.posargs, env={"PYTHONPATH": os.getcwd()})
+
+
+def _row_python(session, name: str) -> str:
+    try:
+        row = MATRIX.row(name)
+    except KeyError:
+        session.error(f"{MATRIX.path}: no row named {name!r}")
+    return row_environment(row, Path(".nox") / "rows" / row.name, Path(".nox") / "rows" / f"{row.name}.install")
+
+
+@nox.session(venv_backend="none")
+def calibrate(session):
+    """A/A runs of the benchmarks in one row: the rule's false-alarm rate and smallest detectable slowdown."""
+    name, *rest = session.posargs or [next(r.name for r in MATRIX.rows if "ci" in r.tags)]
+    python = _row_python(session, name)
+    session.run(python, "-m", "harness.calibrate", "--python", python, *rest,
+                env={"PYTHONPATH": os.getcwd()}, external=True)
+
+
+@nox.session(venv_backend="none")
+def abtest(session):
+    """An interleaved A/B of two rows (alternating processes): a precise version-to-version verdict."""
+    if len(session.posargs) < 2:
+        session.error("usage: nox -s abtest -- ROW_A ROW_B [calibrate options]")
+    a, b, *rest = session.posargs
+    python_a, python_b = _row_python(session, a), _row_python(session, b)
+    session.run(python_a, "-m", "harness.calibrate", "--ab", python_a, python_b, *rest,
+                env={"PYTHONPATH": os.getcwd()}, external=True)
 
 
 @nox.session

@@ -8,6 +8,7 @@ from pathlib import Path
 from harness import summary as summ
 from harness.expectations import DEFAULT_EXPECTATIONS, ExpectationError, load_expectations
 from harness.matrix import MatrixError, load_matrix
+from harness.perf import PerfConfigError
 from harness.registry import RegistryError, load_registry
 from harness.runner import SuiteRun, run_suites
 
@@ -50,7 +51,7 @@ def cmd_report(args) -> int:
     if (installability := load_map(reports, summary)) is not None:
         summary["resolve"] = installability
     history = summ.load_history(reports, before=summary["run_id"])
-    perf, regressions = _perf(summary, history, args.expectations)
+    perf, regressions = _perf(summary, history, args.expectations, reports)
     verdict = summ.verdict(summary, regressions)
     summary["verdict"] = {"exit_code": verdict.exit_code, "problems": list(verdict.problems)}
     from harness.report import write_report
@@ -63,13 +64,14 @@ def cmd_report(args) -> int:
     return verdict.exit_code
 
 
-def _perf(summary: dict, history: list[dict], expectations: Path):
+def _perf(summary: dict, history: list[dict], expectations: Path, reports: Path):
     """The performance section and the confirmed regressions against each row's own history."""
-    try:
-        from harness import perf
-    except ImportError:
-        return None, []
-    report = perf.analyse(summary, history, perf.load_slowdowns(expectations))
+    from harness import perf
+
+    calibration, warnings = perf.load_calibration(reports / "calibration")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    report = perf.analyse(summary, history, perf.load_slowdowns(expectations), calibration)
     return report, [str(r) for r in report.regressions]
 
 
@@ -147,6 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (MatrixError, RegistryError, ExpectationError) as exc:
+    except (MatrixError, RegistryError, ExpectationError, PerfConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR

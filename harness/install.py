@@ -69,3 +69,16 @@ def install_row(row: Row, python: str, out: Path) -> InstallResult:
     fsio.write_json(out / "install.json", {**result.to_json(), "pins": row.pins,
                                            "requirements": row.requirements()})
     return result
+
+
+def row_environment(row: Row, venv: Path, out: Path) -> str:
+    """A uv venv at `venv` synced to `row` (for sessions that need a row outside `matrix`)."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        made = _uv(["venv", "--quiet", "--python", row.python, str(venv)])
+        if made.returncode != 0:
+            raise RuntimeError(f"{row.name}: cannot create {venv}: {_problem(made)}")
+    result = install_row(row, str(python), out)
+    if not result.ok:
+        raise RuntimeError(f"{row.name}: {result.message}")
+    return str(python)

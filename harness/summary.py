@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness import collect, fsio
 from harness.expectations import Known, apply, explain
+from harness.perf import load_benchmarks
 from harness.registry import Feature
 from harness.status import BROKEN, Outcome, Status
 
@@ -75,12 +76,7 @@ def build_row(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
     }
     bench = row_dir / collect.BENCHMARKS
     if bench.exists():
-        try:
-            from harness.perf import load_benchmarks
-        except ImportError:
-            pass
-        else:
-            row["benchmarks"] = load_benchmarks(bench)
+        row["benchmarks"] = load_benchmarks(bench)
     return row
 
 

@@ -1,0 +1,651 @@
+"""Benchmark data into comparisons and verdicts: across rows of one run, and against history.
+
+The rule (see harness/stats.py for the model). Each side of a comparison is a set of processes,
+each summarised by one statistic of its rounds (stats.process_stat: the 5th percentile of CPU
+time); the ratio is new/base of their geometric means. Processes differ by more than their
+rounds show, so the interval uses the process-to-process noise `sigma` of the log statistic,
+pooled (weighted by degrees of freedom) from:
+  * the A/A calibration of this machine (`python -m harness.calibrate`), or the built-in
+    figure measured here when no calibration file exists (DEFAULT_NOISE),
+  * the history itself: the spread of each row's nightly values between change points.
+A benchmark is `slower` (`regression` against history) when BOTH
+  * significance: p < ALPHA for "ratio == 1" (t test on the log ratio, process noise included),
+  * size: the ratio is beyond 1 + min_effect, the resolution of the rounds themselves: the 95%
+    half-width of the log ratio from each process's own order-statistic interval of its
+    statistic (stats.resolution), and at least MIN_EFFECT_FLOOR.
+ALPHA is 0.01 rather than 0.05 because calibration asks for no false alarm in 20 A/A
+comparisons: at 0.05 two-sided the chance of none is 0.95^20 = 36%, at 0.01 it is 82% (90% for
+the slower side alone, which is all that raises an alarm). The report shows 95% intervals.
+
+Confirmation. One process now and then runs through a burst of other jobs that slows even its
+fastest rounds (in the A/A calibration here: one process in 40 was 18% slow on lowpass_biquad),
+so a single night's `regression` is shown as suspected, and it is *confirmed* (it goes into
+PerfReport.regressions, which fails the run) when the row's previous run was a regression against
+the same baseline too: two nights in a row. With ~1% single-night false alarms (calibration),
+two in a row happen about once in 10^4 comparisons. After that the change-point search makes
+the new level the baseline, so the alarm is raised once.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import tomllib
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from harness import stats
+
+ALPHA = 0.01
+LEVEL = 0.95
+MIN_EFFECT_FLOOR = 0.01   # policy: a change under 1% is not worth a verdict
+HISTORY_WINDOW = 20       # at most this many previous runs form a baseline
+MAX_HISTORY = 60          # change points are searched in at most this many runs
+CALIBRATION_DIR = Path(os.environ.get("HARNESS_CALIBRATION", "reports/calibration"))
+
+# Used until this machine has a calibration file and enough history: the process-to-process SD
+# of the log statistic that `python -m harness.calibrate --pairs 20` measured on the 2-core
+# development machine (t214 venv, 40 processes, 2026-11-26), at least DEFAULT_FLOOR because other
+# machines differ; benchmarks it did not measure get the largest figure it saw (Java, 5.9%).
+_SOURCE = "built-in A/A calibration (2026-11-26)"
+DEFAULT_DF = 39
+DEFAULT_FLOOR = 0.02
+DEFAULT_SIGMA = {
+    "test_java_forward_latency": 0.059, "test_lowpass_biquad[b16]": 0.041,
+    "test_lowpass_biquad[b1]": 0.038, "test_mfcc[b16]": 0.014, "test_mfcc[b1]": 0.027,
+    "test_mobilenet_v2_lite_interpreter": 0.024, "test_onnxruntime_resnet18": 0.004,
+    "test_resnet18_eager[b1]": 0.028, "test_resnet18_int8[b1]": 0.010,
+    "test_resnet18_scripted[b1]": 0.020, "test_rpc_roundtrip": 0.036,
+    "test_spectrogram[b16]": 0.026, "test_spectrogram[b1]": 0.015,
+}
+DEFAULT_NOISE = stats.Noise(sigma=0.06, df=DEFAULT_DF, source=_SOURCE)
+
+
+class PerfConfigError(ValueError):
+    """A malformed expectations or calibration file; the text names the file and the entry."""
+
+
+class BenchmarkFileWarning(UserWarning):
+    pass
+
+
+# ---- loading -----------------------------------------------------------------------------------
+
+class BenchmarkData(dict):
+    """{benchmark name: record}, with the problems met while reading on `.warnings`."""
+
+    warnings: list[str] = []
+
+
+def read_benchmarks(path: str | Path) -> tuple[dict[str, dict], list[str]]:
+    """pytest-benchmark's JSON into {name: {group, unit, rounds, median, ...}}, and warnings.
+
+    A missing or corrupt file gives {} and a warning; a malformed entry is left out with one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, [f"{path}: no benchmark file (did the row's pytest run with --benchmark-json?)"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return {}, [f"{path}: unreadable benchmark file, left as it is ({exc})"]
+    entries = data.get("benchmarks") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return {}, [f"{path}: no 'benchmarks' list in the file, left as it is"]
+    out: dict[str, dict] = {}
+    problems: list[str] = []
+    for entry in entries:
+        try:
+            name, record = _record(entry)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            label = entry.get("fullname", "?") if isinstance(entry, dict) else "?"
+            problems.append(f"{path}: benchmark {label} left out: {exc}")
+            continue
+        if name in out:
+            name = record["fullname"] or name
+        out[name] = record
+    return out, problems
+
+
+def load_benchmarks(path: str | Path) -> dict[str, dict]:
+    """read_benchmarks as a dict; its warnings are on `.warnings` and issued as warnings too."""
+    records, problems = read_benchmarks(path)
+    result = BenchmarkData(records)
+    result.warnings = problems
+    for problem in problems:
+        warnings.warn(problem, BenchmarkFileWarning, stacklevel=2)
+    return result
+
+
+def _record(entry: dict) -> tuple[str, dict]:
+    name = entry["name"]
+    extra = entry.get("extra_info") or {}
+    clock = str((entry.get("options") or {}).get("timer", "perf_counter"))
+    rounds = entry["stats"].get("data")
+    for key in ("rounds_s", "cuda_event_rounds"):  # externally timed rounds, when a test kept them
+        if isinstance(extra.get(key), list) and extra[key]:
+            rounds, clock = extra[key], str(extra.get("timer", key))
+    if not isinstance(rounds, list) or not rounds:
+        raise ValueError("no raw rounds (run pytest with --benchmark-json, which keeps them)")
+    rounds = [float(r) for r in rounds]
+    if not all(math.isfinite(r) and r > 0 for r in rounds):
+        raise ValueError("rounds must be positive, finite durations")
+    return name, {
+        "group": entry.get("group") or "",
+        "fullname": entry.get("fullname", ""),
+        "unit": "s",
+        "clock": clock.rsplit(".", 1)[-1],
+        "rounds": rounds,
+        "median": stats.median(rounds),
+        "min": min(rounds),
+        "mean": sum(rounds) / len(rounds),
+        "iqr": stats.quantile(rounds, 0.75) - stats.quantile(rounds, 0.25),
+        "extra_info": extra,
+    }
+
+
+@dataclass(frozen=True)
+class Slowdown:
+    """A known slowdown: an expectations.toml [[slowdown]] entry with its upstream link."""
+
+    benchmark: str                 # benchmark name; '*' matches anything ("test_mfcc[*]")
+    link: str
+    row: str | None = None
+    package: str | None = None
+    versions: str | None = None
+    reason: str = ""
+
+    def covers(self, benchmark: str, row: str, installed: dict[str, str | None]) -> bool:
+        if not _glob(self.benchmark, benchmark):
+            return False
+        if self.row is not None:
+            return row == self.row
+        version = (installed or {}).get(self.package or "")
+        if version is None:
+            return False
+        try:
+            return Version(version) in SpecifierSet(self.versions or "", prereleases=True)
+        except InvalidVersion:
+            return False
+
+
+def _glob(pattern: str, name: str) -> bool:
+    """'*' and '?' wildcards; brackets are literal, as in test ids like test_mfcc[b16]."""
+    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(regex, name) is not None
+
+
+def load_slowdowns(path: str | Path) -> list[Slowdown]:
+    """[[slowdown]] tables of an expectations file (other tables are ignored); a missing file
+    means none. Raises PerfConfigError naming the file, entry and field when malformed."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PerfConfigError(f"{path}: cannot read: {exc}") from None
+    entries = data.get("slowdown", [])
+    if not isinstance(entries, list):
+        raise PerfConfigError(f"{path}: 'slowdown' must be an array of tables ([[slowdown]])")
+    result = []
+    for i, entry in enumerate(entries, 1):
+        where = f"{path}: [[slowdown]] #{i}"
+        if not isinstance(entry, dict):
+            raise PerfConfigError(f"{where}: must be a table")
+        unknown = sorted(set(entry) - {"benchmark", "row", "package", "versions", "link", "reason"})
+        if unknown:
+            raise PerfConfigError(f"{where}: unknown field '{unknown[0]}'")
+        for key in ("benchmark", "link"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                raise PerfConfigError(f"{where}: field '{key}' is required")
+        if "://" not in entry["link"]:
+            raise PerfConfigError(f"{where}: field 'link' must be a URL to the upstream report")
+        row, package, versions = entry.get("row"), entry.get("package"), entry.get("versions")
+        if (row is None) == (package is None):
+            raise PerfConfigError(f"{where}: give either 'row' or 'package' with 'versions'")
+        if row is not None and not isinstance(row, str):
+            raise PerfConfigError(f"{where}: field 'row' must be a row name")
+        if package is not None:
+            if not isinstance(package, str) or not isinstance(versions, str):
+                raise PerfConfigError(f"{where}: field 'versions' is required with 'package'")
+            try:
+                SpecifierSet(versions)
+            except InvalidSpecifier:
+                raise PerfConfigError(
+                    f"{where}: field 'versions': bad specifier {versions!r}") from None
+        result.append(Slowdown(entry["benchmark"], entry["link"], row, package, versions,
+                               str(entry.get("reason", ""))))
+    return result
+
+
+# ---- calibration files -------------------------------------------------------------------------
+
+def write_json_atomic(path: str | Path, data: Any) -> Path:
+    """Write JSON to a temporary file beside `path`, then rename it over: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_calibration(where: str | Path = CALIBRATION_DIR) -> tuple[dict[str, dict], list[str]]:
+    """The newest usable calibration: `where` is a file or a directory of <timestamp>.json.
+
+    Returns ({benchmark: {"sigma", "df", ...}}, warnings). Corrupt files are
+    reported and left alone; the next older usable file is used instead."""
+    where = Path(where)
+    files = sorted(where.glob("*.json"), reverse=True) if where.is_dir() else [where]
+    problems = []
+    for path in files:
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))["benchmarks"]
+            for name, entry in entries.items():
+                if not (float(entry["sigma"]) >= 0 and float(entry["df"]) > 0):
+                    raise ValueError(f"{name}: sigma/df out of range")
+            return entries, problems
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            problems.append(f"{path}: unusable calibration file, left as it is ({exc})")
+    return {}, problems
+
+
+# ---- the report --------------------------------------------------------------------------------
+
+@dataclass
+class Comparison:
+    benchmark: str
+    group: str
+    row: str
+    base: str            # the reference row, or "N earlier runs since <run_id>"
+    kind: str            # "rows" or "history"
+    ratio: float         # new/base ratio of the compared statistic (>1: slower)
+    low: float           # 95% CI of the ratio
+    high: float
+    p_value: float
+    verdict: str         # rows: faster/slower/same; history: regression/improvement/same
+    value_s: float       # the compared statistic (stats.stat_name()) of each side, seconds
+    base_value_s: float
+    n_base: int          # processes on each side
+    n_new: int
+    sigma: float         # process noise used (SD of the log statistic) and where it came from
+    noise_source: str
+    min_effect: float    # the size the ratio had to exceed (resolution of the rounds)
+    expected: Slowdown | None = None
+    changed: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    confirmed: bool = False  # history: the previous run was a regression against this baseline too
+
+    @property
+    def anchor(self) -> str:
+        return anchor(self.benchmark, self.row)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self) -> str:
+        what = f"{self.benchmark} on {self.row} runs at {self.ratio:.2f}x of {self.base}"
+        return (f"{what} (95% CI {self.low:.2f}-{self.high:.2f}, p={self.p_value:.2g}): "
+                f"{self.verdict}")
+
+
+@dataclass
+class ChangePoint:
+    benchmark: str
+    row: str
+    run_id: str          # the first run at the new level
+    ratio: float         # new level / old level
+    p_value: float
+
+
+@dataclass
+class SeriesPoint:
+    run_id: str
+    value_s: float       # the compared statistic of that run
+    current: bool = False
+
+
+@dataclass
+class PerfReport:
+    run_id: str
+    rows: list[str]
+    benchmarks: list[str]                 # in first-seen order
+    groups: dict[str, str]
+    cross_row: list[Comparison]
+    history: list[Comparison]
+    change_points: list[ChangePoint]
+    regressions: list[Comparison]          # confirmed (two runs in a row), not expected: fail
+    series: dict[str, dict[str, list[SeriesPoint]]]   # benchmark -> row -> points, oldest first
+    noise: dict[str, dict]                # benchmark -> {"sigma", "df", "source"}
+    warnings: list[str]
+    throughput: dict[str, dict[str, float]] = field(default_factory=dict)  # items/s by row
+    alpha: float = ALPHA
+    level: float = LEVEL
+    statistic: str = field(default_factory=stats.stat_name)  # what each process contributes
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def rendered(self) -> dict:
+        """render(self): what templates/perf.html.j2 shows (it accepts either)."""
+        return render(self)
+
+
+def anchor(benchmark: str, row: str) -> str:
+    """HTML id of a benchmark/row cell: perf-<benchmark>-<row>, other characters as '-'."""
+    return "perf-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{benchmark}-{row}").strip("-")
+
+
+def size_threshold(base: list[list[float]], new: list[list[float]]) -> float:
+    """The size threshold of a comparison: resolution of the rounds, at least the floor."""
+    return max(MIN_EFFECT_FLOOR, stats.resolution([stats.stat_log_se(r) for r in base],
+                                                  [stats.stat_log_se(r) for r in new]))
+
+
+def verdict(est: stats.Estimate, min_effect: float, words=("slower", "faster")) -> str:
+    """The decision rule: significant at ALPHA *and* at least `min_effect` in size."""
+    if est.p_value < ALPHA and est.ratio >= 1.0 + min_effect:
+        return words[0]
+    if est.p_value < ALPHA and est.ratio <= 1.0 / (1.0 + min_effect):
+        return words[1]
+    return "same"
+
+
+def _runs(summary: dict) -> dict[str, dict]:
+    return {row.get("name"): row for row in summary.get("rows", []) if isinstance(row, dict)}
+
+
+def _bench(row: dict | None, name: str) -> dict | None:
+    """A row's record of benchmark `name` if it holds usable rounds (older or hand-edited
+    summaries may not), with its median and compared statistic recomputed from them."""
+    benchmarks = (row or {}).get("benchmarks")
+    record = benchmarks.get(name) if isinstance(benchmarks, dict) else None
+    if not isinstance(record, dict):
+        return None
+    values = record.get("rounds")
+    if not isinstance(values, list) or not values or not all(
+            isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in values):
+        return None
+    return dict(record, median=stats.median(values), value=stats.process_stat(values))
+
+
+def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | None = None,
+            calibration: dict[str, dict] | None = None) -> PerfReport:
+    """Compare the run's rows with each other and with each row's own history.
+
+    `history` holds earlier summaries (any order; later or equal run ids are ignored).
+    `calibration` defaults to the newest file in CALIBRATION_DIR (load_calibration)."""
+    run_id = str(summary.get("run_id", ""))
+    rows = [r for r in summary.get("rows", []) if isinstance(r, dict) and r.get("name")]
+    previous = sorted((h for h in history
+                       if isinstance(h, dict) and str(h.get("run_id", "")) < run_id),
+                      key=lambda h: str(h.get("run_id")))[-MAX_HISTORY:]
+    expectations = expectations or []
+    report_warnings: list[str] = []
+    if calibration is None:
+        calibration, problems = load_calibration(CALIBRATION_DIR)
+        report_warnings += problems
+
+    names: list[str] = []
+    groups: dict[str, str] = {}
+    for row in rows:
+        benchmarks = row.get("benchmarks")
+        for name in benchmarks if isinstance(benchmarks, dict) else ():
+            if name not in groups and _bench(row, name):
+                names.append(name)
+                groups[name] = str(benchmarks[name].get("group", ""))
+
+    # Each row's series of earlier runs: [(run_id, record, installed)], oldest first.
+    past: dict[tuple[str, str], list[tuple[str, dict, dict]]] = {}
+    for run in previous:
+        for row_name, row in _runs(run).items():
+            for name in names:
+                record = _bench(row, name)
+                if record is not None:
+                    past.setdefault((name, row_name), []).append(
+                        (str(run.get("run_id")), record, row.get("installed") or {}))
+
+    cross: list[Comparison] = []
+    hist: list[Comparison] = []
+    points: list[ChangePoint] = []
+    series: dict[str, dict[str, list[SeriesPoint]]] = {}
+    noise: dict[str, dict] = {}
+    throughput: dict[str, dict[str, float]] = {}
+    for name in names:
+        prior, shifts = _noise(name, calibration, past)
+        noise[name] = {"sigma": prior.sigma, "df": prior.df, "source": prior.source}
+        ref_row = next(r for r in rows if _bench(r, name))
+        ref = _bench(ref_row, name)
+        for row in rows:
+            record = _bench(row, name)
+            if record is None:
+                continue
+            if row is not ref_row:
+                if record.get("clock") != ref.get("clock"):
+                    report_warnings.append(f"{name}: {row['name']} and {ref_row['name']} used "
+                                           "different clocks; not compared")
+                else:
+                    est = stats.compare_processes([ref["rounds"]], [record["rounds"]],
+                                                  prior=prior, level=LEVEL)
+                    cross.append(_comparison(name, groups[name], row, ref_row["name"], "rows",
+                                             est, record, [ref], prior, ("slower", "faster"),
+                                             expectations))
+            items = (record.get("extra_info") or {}).get("items_per_round")
+            if isinstance(items, (int, float)) and items > 0:
+                throughput.setdefault(name, {})[row["name"]] = items / record["value"]
+            runs = past.get((name, row["name"]), [])
+            earlier = [run for run in runs if run[1].get("clock") == record.get("clock")]
+            series.setdefault(name, {})[row["name"]] = (
+                [SeriesPoint(rid, rec["value"]) for rid, rec, _ in earlier]
+                + [SeriesPoint(run_id, record["value"], current=True)])
+            if not earlier:
+                continue
+            logs = [stats.log_stat(rec["rounds"]) for _, rec, _ in earlier]
+            if len(earlier) == len(runs):
+                cuts = shifts.get(row["name"], [])
+            else:  # some earlier runs used another clock
+                cuts = stats.change_points(logs, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR)
+            start = max([0] + [shift.index for shift in cuts])
+            base = earlier[max(start, len(earlier) - HISTORY_WINDOW):]
+            est = stats.compare_processes([rec["rounds"] for _, rec, _ in base],
+                                          [record["rounds"]], prior=prior, level=LEVEL)
+            label = f"{len(base)} earlier run{'s' if len(base) > 1 else ''} since {base[0][0]}"
+            comparison = _comparison(name, groups[name], row, label, "history", est, record,
+                                     [rec for _, rec, _ in base], prior,
+                                     ("regression", "improvement"), expectations)
+            comparison.changed = _changed(base[-1][2], row.get("installed") or {})
+            if comparison.verdict == "regression":
+                comparison.confirmed = _previous_regressed(earlier, start, prior)
+            hist.append(comparison)
+            run_ids = [rid for rid, _, _ in earlier] + [run_id]
+            full = logs + [stats.log_stat(record["rounds"])]
+            for shift in stats.change_points(full, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR):
+                points.append(ChangePoint(name, row["name"], run_ids[shift.index], shift.ratio,
+                                          shift.p_value))
+
+    regressions = [c for c in hist
+                   if c.verdict == "regression" and c.confirmed and c.expected is None]
+    return PerfReport(
+        run_id=run_id, rows=[r["name"] for r in rows], benchmarks=names, groups=groups,
+        cross_row=cross, history=hist, change_points=points, regressions=regressions,
+        series=series, noise=noise, warnings=report_warnings, throughput=throughput)
+
+
+def _previous_regressed(earlier, start: int, prior: stats.Noise) -> bool:
+    """Was the last earlier run a regression against the baseline runs before it?"""
+    *before, (_, last, _) = earlier
+    base = [rec["rounds"] for _, rec, _ in before[max(start, len(before) - HISTORY_WINDOW):]]
+    if not base:
+        return False
+    est = stats.compare_processes(base, [last["rounds"]], prior=prior, level=LEVEL)
+    return verdict(est, size_threshold(base, [last["rounds"]]), ("regression", "")) == "regression"
+
+
+def _comparison(name, group, row, base_label, kind, est, record, base_records, prior, words,
+                expectations) -> Comparison:
+    size = size_threshold([r["rounds"] for r in base_records], [record["rounds"]])
+    decided = verdict(est, size, words)
+    expected = None
+    if decided == words[0]:
+        installed = row.get("installed") or {}
+        expected = next((e for e in expectations if e.covers(name, row["name"], installed)), None)
+    base_value = math.exp(sum(stats.log_stat(r["rounds"]) for r in base_records)
+                          / len(base_records))
+    return Comparison(
+        benchmark=name, group=group, row=row["name"], base=base_label, kind=kind,
+        ratio=est.ratio, low=est.low, high=est.high, p_value=est.p_value, verdict=decided,
+        value_s=record["value"], base_value_s=base_value, n_base=len(base_records), n_new=1,
+        sigma=prior.sigma, noise_source=prior.source, min_effect=size, expected=expected)
+
+
+def _changed(before: dict, after: dict) -> dict[str, tuple[str | None, str | None]]:
+    return {pkg: (before.get(pkg), after.get(pkg)) for pkg in sorted(set(before) | set(after))
+            if before.get(pkg) != after.get(pkg)}
+
+
+def _noise(name: str, calibration: dict[str, dict], past) -> tuple[stats.Noise, dict]:
+    """Prior process noise for `name`: calibration (or the built-in figure) pooled with the
+    spread of every row's earlier runs between their change points; also those change points."""
+    entry = calibration.get(name)
+    if entry:
+        parts = [stats.Noise(float(entry["sigma"]), float(entry["df"]), "calibration")]
+    elif name in DEFAULT_SIGMA:
+        parts = [stats.Noise(max(DEFAULT_SIGMA[name], DEFAULT_FLOOR), DEFAULT_DF, _SOURCE)]
+    else:
+        parts = [DEFAULT_NOISE]
+    ss, df, shifts = 0.0, 0, {}
+    for (bench, row), runs in past.items():
+        if bench != name:
+            continue
+        logs = [stats.log_stat(rec["rounds"]) for _, rec, _ in runs]
+        shifts[row] = stats.change_points(logs, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR)
+        cuts = [0] + [s.index for s in shifts[row]] + [len(logs)]
+        for lo, hi in zip(cuts, cuts[1:], strict=False):
+            segment = logs[lo:hi]
+            if len(segment) > 1:
+                mean = sum(segment) / len(segment)
+                ss += sum((x - mean) ** 2 for x in segment)
+                df += len(segment) - 1
+    if df > 0:
+        parts.append(stats.Noise(math.sqrt(ss / df), df, "history"))
+    return stats.Noise.pool(parts), shifts
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+
+def render(report: PerfReport) -> dict:
+    """Values for templates/perf.html.j2 (which also accepts the PerfReport itself)."""
+    from harness import charts
+
+    by_key = {(c.benchmark, c.row): c for c in report.cross_row}
+    hist_key = {(c.benchmark, c.row): c for c in report.history}
+    regressed = {(c.benchmark, c.row) for c in report.regressions}
+    suspected = [c for c in report.history
+                 if c.verdict == "regression" and not c.confirmed and c.expected is None]
+    cps: dict[tuple[str, str], list[ChangePoint]] = {}
+    for cp in report.change_points:
+        cps.setdefault((cp.benchmark, cp.row), []).append(cp)
+    z = stats.t_ppf(0.5 + report.level / 2.0, math.inf)
+    benchmarks = []
+    for name in report.benchmarks:
+        noise = report.noise[name]
+        rows, bars = [], []
+        for row in report.rows:
+            points = report.series.get(name, {}).get(row)
+            if not points:
+                continue
+            value = points[-1].value_s
+            cross, hist = by_key.get((name, row)), hist_key.get((name, row))
+            spread = math.exp(z * noise["sigma"])  # one process's value, process noise
+            state = _state(cross, hist, (name, row) in regressed)
+            bars.append(charts.Bar(row, value, value / spread, value * spread, state,
+                                   label=f"{cross.ratio:.2f}x" if cross else "reference"))
+            expected = (cross.expected if cross and cross.expected else
+                        hist.expected if hist and hist.expected else None)
+            rate = report.throughput.get(name, {}).get(row)
+            rows.append({
+                "row": row, "anchor": anchor(name, row), "value": _fmt_time(value),
+                "throughput": f"{rate:,.0f}/s" if rate else "",
+                "state": state, "cross": _fmt_cmp(cross), "history": _fmt_cmp(hist),
+                "changed": ", ".join(f"{p} {a or '-'} -> {b or '-'}"
+                                     for p, (a, b) in (hist.changed.items() if hist else [])),
+                "expected": expected,
+                "trend_svg": charts.trend(
+                    [(p.run_id, p.value_s, p.current) for p in points],
+                    [cp.run_id for cp in cps.get((name, row), [])],
+                    highlight=(name, row) in regressed),
+            })
+        benchmarks.append({
+            "name": name, "group": report.groups.get(name, ""), "rows": rows,
+            "noise": f"process noise σ={noise['sigma'] * 100:.1f}% ({noise['source']}, "
+                     f"df={noise['df']:.0f})",
+            "bars_svg": charts.bars(bars, unit=_unit(bars)),
+        })
+    return {
+        "run_id": report.run_id,
+        "statistic": report.statistic,
+        "rule": (f"A verdict needs p < {report.alpha:g} and a ratio beyond what the rounds "
+                 f"resolve (at least {MIN_EFFECT_FLOOR:.0%}). Intervals are {report.level:.0%} "
+                 "confidence intervals that include process-to-process noise (from calibration and history). Each run "
+                 f"contributes the {report.statistic} of its rounds: CPU time on one thread "
+                 "(RPC: wall-clock latency)."),
+        "benchmarks": benchmarks,
+        "regressions": [{"text": c.describe(), "anchor": c.anchor} for c in report.regressions],
+        "suspected": [{"text": c.describe(), "anchor": c.anchor} for c in suspected],
+        "known": [{"text": c.describe(), "anchor": c.anchor, "link": c.expected.link}
+                  for c in report.history + report.cross_row if c.expected is not None],
+        "change_points": [{"text": f"{cp.benchmark} on {cp.row}: {cp.ratio:.2f}x from run "
+                                   f"{cp.run_id} (p={cp.p_value:.2g})",
+                           "anchor": anchor(cp.benchmark, cp.row)}
+                          for cp in report.change_points],
+        "warnings": list(report.warnings),
+    }
+
+
+def _state(cross: Comparison | None, hist: Comparison | None, regressed: bool) -> str:
+    if regressed:
+        return "regression"
+    if any(c is not None and c.expected is not None for c in (hist, cross)):
+        return "known"
+    if hist is not None and hist.verdict == "regression":
+        return "suspected"
+    if cross is not None and cross.verdict in ("slower", "faster"):
+        return cross.verdict
+    if hist is not None and hist.verdict == "improvement":
+        return "faster"
+    return "same"
+
+
+def _fmt_cmp(c: Comparison | None) -> dict | None:
+    if c is None:
+        return None
+    return {"ratio": f"{c.ratio:.2f}x", "ci": f"{c.low:.2f}–{c.high:.2f}",
+            "p": f"{c.p_value:.2g}", "verdict": c.verdict, "base": c.base, "text": c.describe()}
+
+
+def _unit(bars) -> str:
+    top = max((b.high for b in bars), default=1.0)
+    return "s" if top >= 1 else "ms" if top >= 1e-3 else "µs"
+
+
+def _fmt_time(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"

@@ -39,7 +39,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness import perf, stats
+from harness import fsio, perf, stats
 from harness.isolate import CheckCrashed, CheckTimeout, run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -333,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
               f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
         print_calibration(results)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        path = perf.write_json_atomic(Path(args.out) / f"{stamp}.json", {
+        path = Path(args.out) / f"{stamp}.json"
+        fsio.write_json(path, {
             "created": stamp, "python": args.python, "host": platform.node(),
             "cpus": os.cpu_count(), "pairs": args.pairs, "depth": args.depth,
             "benchmarks": {c.benchmark: {k: (None if isinstance(v, float) and math.isinf(v)

@@ -31,12 +31,10 @@ import json
 import math
 import os
 import re
-import tempfile
 import tomllib
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -226,24 +224,6 @@ def load_slowdowns(path: str | Path) -> list[Slowdown]:
 
 
 # ---- calibration files -------------------------------------------------------------------------
-
-def write_json_atomic(path: str | Path, data: Any) -> Path:
-    """Write JSON to a temporary file beside `path`, then rename it over: never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
 
 def load_calibration(where: str | Path = CALIBRATION_DIR) -> tuple[dict[str, dict], list[str]]:
     """The newest usable calibration: `where` is a file or a directory of <timestamp>.json.

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import jinja2
 import pytest
 
-from harness import perf
+from harness import fsio, perf
 from harness.registry import SUITES
 
 TEMPLATES = SUITES.parent / "harness" / "templates"
@@ -140,7 +140,7 @@ def test_no_expectations_file_means_no_slowdowns(tmp_path):
 
 
 def test_calibration_uses_the_newest_usable_file_and_leaves_a_corrupt_one_alone(tmp_path):
-    perf.write_json_atomic(tmp_path / "20261101T000000Z.json",
+    fsio.write_json(tmp_path / "20261101T000000Z.json",
                            {"benchmarks": {"test_op": {"sigma": 0.04, "df": 19}}})
     bad = tmp_path / "20261102T000000Z.json"
     bad.write_text("{not json")

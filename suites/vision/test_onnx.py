@@ -25,6 +25,7 @@ QUICK_DYNAMO_EXPORTER = ("resnet18",)
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread(torch):
+    """See _compat.one_thread: the shared 2-core machine stalls two OpenMP threads."""
     with _compat.one_thread(torch):
         yield
 
@@ -49,7 +50,7 @@ def run_onnx(onnxruntime, path, *inputs) -> list:
     options.intra_op_num_threads = options.inter_op_num_threads = 1  # see _compat.one_thread
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     names = [arg.name for arg in session.get_inputs()]
-    return session.run(None, {name: value.numpy() for name, value in zip(names, inputs)})
+    return session.run(None, {name: value.numpy() for name, value in zip(names, inputs, strict=True)})
 
 
 def assert_agrees(actual: np.ndarray, expected, rtol=RTOL, atol=ATOL) -> None:
@@ -136,7 +137,7 @@ def test_mask_rcnn_exports_with_dynamic_axes_and_agrees_with_eager(torch, torchv
     assert len(expected["blank"]["boxes"]) == 0
 
     for name, image in (("first", first), ("second", second), ("blank", blank)):
-        actual = dict(zip(MASK_OUTPUTS, run_onnx(onnxruntime, path, image)))
+        actual = dict(zip(MASK_OUTPUTS, run_onnx(onnxruntime, path, image), strict=True))
         wanted = expected[name]
         assert_agrees(actual["boxes"], wanted["boxes"])
         np.testing.assert_array_equal(actual["labels"], wanted["labels"].numpy())

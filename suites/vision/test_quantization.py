@@ -26,13 +26,15 @@ QAT_MODELS = ("resnet18", "mobilenet_v2")
 MEDIAN_DB, WORST_DB = 30.0, 15.0
 # QAT: int8 reproduces each fake-quantized layer up to a rounding step (>= 32 dB per layer measured here).
 QAT_WORST_DB = 25.0
-QAT_STEPS, QAT_LR, QAT_SIDE = 6, 0.01, 32
+QAT_STEPS, QAT_LR = 6, 0.01
+QAT_SIDE = 32  # the smallest input both networks take: a fake-quantized training step costs ~0.1 s
 # Fixed batch, fixed seed: six SGD steps on eight images must cut the loss by at least a tenth.
 QAT_LOSS_FALL = 0.9
 
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread(torch):
+    """See _compat.one_thread: the shared 2-core machine stalls two OpenMP threads."""
     with _compat.one_thread(torch):
         yield
 
@@ -123,7 +125,7 @@ def engine(torch):
 
 @pytest.fixture(scope="module")
 def post_training_quantized(torch, torchvision, engine):
-    """fp32 model, its fused copy and its int8 conversion, per model name, shared by the PTQ and script tests."""
+    """The fused fp32 model, its int8 conversion and the batch, per model name, shared by the PTQ and script tests."""
     done = {}
 
     def quantize(name: str):
@@ -147,7 +149,7 @@ def _post_training_quantize(torch, torchvision, engine, name):
     with torch.no_grad():
         quantized(batch)
     tq.convert(quantized, inplace=True)
-    return SimpleNamespace(model=model, fused=fused, quantized=quantized, images=batch)
+    return SimpleNamespace(fused=fused, quantized=quantized, images=batch)
 
 
 @pytest.mark.feature("vision.quant.ptq")

@@ -1,8 +1,9 @@
 """TorchScript for torchvision models, as the 0.5 release promised: every model scripts and agrees with eager.
 
-Random weights, fixed seeds, small inputs. Depth `full` runs every model the row's torchvision offers. Depth
-`quick` runs one cheap model per source module of torchvision.models plus the variants that compile other classes
-(_compat.QUICK_CLASSIFIERS), and one model per detector module; `full` runs every model the row offers.
+Random weights, fixed seeds, small inputs. Depth `quick` runs one cheap classifier per source module of
+torchvision.models plus the variants that compile other classes (_compat.QUICK_CLASSIFIERS), and one detector per
+detection module (Faster, Mask and Keypoint R-CNN, RetinaNet, SSD, SSDlite, FCOS); `full` runs every model the
+row's torchvision offers.
 """
 import io
 
@@ -20,8 +21,10 @@ QUICK_DETECTORS = (
     "ssd300_vgg16", "ssdlite320_mobilenet_v3_large", "fcos_resnet50_fpn",
 )
 
+
 @pytest.fixture(scope="module", autouse=True)
 def one_thread(torch):
+    """See _compat.one_thread: the shared 2-core machine stalls two OpenMP threads."""
     with _compat.one_thread(torch):
         yield
 
@@ -100,12 +103,12 @@ def detection_targets(torch, family: str):
     """Two boxes per image, with the masks and keypoints the heads of Mask and Keypoint R-CNN train on."""
     targets = []
     for (height, width), boxes in zip(IMAGE_SIZES, ([[10, 8, 50, 40], [30, 20, 70, 60]],
-                                                    [[5, 5, 40, 30], [20, 10, 50, 44]])):
+                                                    [[5, 5, 40, 30], [20, 10, 50, 44]]), strict=True):
         boxes = torch.tensor(boxes, dtype=torch.float32)
         target = {"boxes": boxes, "labels": torch.tensor([1, 2])}
         if family == "mask_rcnn":
             masks = torch.zeros(len(boxes), height, width, dtype=torch.uint8)
-            for mask, (x1, y1, x2, y2) in zip(masks, boxes.int().tolist()):
+            for mask, (x1, y1, x2, y2) in zip(masks, boxes.int().tolist(), strict=True):
                 mask[y1:y2, x1:x2] = 1
             target["masks"] = masks
         if family == "keypoint_rcnn":
@@ -132,8 +135,7 @@ def test_detector_scripts_and_agrees_with_eager(torch, torchvision, detector):
         losses, detections = run_optimized(scripted, images)
     assert losses == {}
     assert all(len(d["boxes"]) for d in expected), "random weights gave no detection to compare"
-    assert len(detections) == len(expected)
-    for actual, wanted in zip(detections, expected):
+    for actual, wanted in zip(detections, expected, strict=True):
         assert actual.keys() == wanted.keys()
         for key in wanted:
             assert_close(torch, actual[key], wanted[key])
@@ -144,7 +146,7 @@ def test_detector_scripts_and_agrees_with_eager(torch, torchvision, detector):
     scripted.train()
     torch.manual_seed(1)
     expected_losses = model(images, targets)
-    scripted(images, targets)
+    scripted(images, targets)  # the profiling run
     torch.manual_seed(1)
     actual_losses, _ = scripted(images, targets)
     assert actual_losses.keys() == expected_losses.keys()

@@ -23,17 +23,7 @@ RTOL, ATOL = 1e-3, 1e-5
 QUICK_DYNAMO_EXPORTER = ("resnet18",)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread(torch):
-    """See _compat.one_thread: the shared 2-core machine stalls two OpenMP threads."""
-    with _compat.one_thread(torch):
-        yield
-
-
 def pytest_generate_tests(metafunc):
-    if "classifier" in metafunc.fixturenames:
-        metafunc.parametrize("classifier", _compat.model_params(
-            metafunc.config, lambda tv: tv.models, _compat.classification_models, _compat.QUICK_CLASSIFIERS))
     if "dynamo_classifier" in metafunc.fixturenames:
         metafunc.parametrize("dynamo_classifier", _compat.model_params(
             metafunc.config, lambda tv: tv.models, _compat.classification_models, QUICK_DYNAMO_EXPORTER,

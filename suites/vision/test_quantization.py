@@ -32,13 +32,6 @@ QAT_SIDE = 32  # the smallest input both networks take: a fake-quantized trainin
 QAT_LOSS_FALL = 0.9
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread(torch):
-    """See _compat.one_thread: the shared 2-core machine stalls two OpenMP threads."""
-    with _compat.one_thread(torch):
-        yield
-
-
 def pytest_generate_tests(metafunc):
     if "quantizable" in metafunc.fixturenames:
         metafunc.parametrize("quantizable", _compat.model_params(

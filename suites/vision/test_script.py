@@ -22,17 +22,7 @@ QUICK_DETECTORS = (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread(torch):
-    """See _compat.one_thread: the shared 2-core machine stalls two OpenMP threads."""
-    with _compat.one_thread(torch):
-        yield
-
-
 def pytest_generate_tests(metafunc):
-    if "classifier" in metafunc.fixturenames:
-        metafunc.parametrize("classifier", _compat.model_params(
-            metafunc.config, lambda tv: tv.models, _compat.classification_models, _compat.QUICK_CLASSIFIERS))
     if "detector" in metafunc.fixturenames:
         metafunc.parametrize("detector", _compat.model_params(
             metafunc.config, lambda tv: tv.models.detection, _compat.detection_models, QUICK_DETECTORS))

@@ -6,9 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
-
+from harness.registry import version_in
 from harness.status import BROKEN, Outcome, Status
 
 DEFAULT_EXPECTATIONS = Path(__file__).resolve().parent.parent / "expectations.toml"
@@ -32,13 +30,7 @@ class Known:
     def applies(self, row: str, installed: dict[str, str | None]) -> bool:
         if self.rows:
             return row in self.rows
-        version = installed.get(self.package)
-        if not version:
-            return False
-        try:
-            return Version(version) in SpecifierSet(self.versions, prereleases=True)
-        except InvalidVersion:
-            return False
+        return version_in(installed.get(self.package), self.versions)
 
     def explains(self, outcome: Outcome) -> bool:
         return re.search(self.message, outcome.message) is not None

@@ -19,6 +19,16 @@ class RegistryError(ValueError):
     pass
 
 
+def version_in(version: str | None, specifier: str) -> bool:
+    """Whether an installed version (None: not installed) falls in a PEP 440 range."""
+    if not version:
+        return False
+    try:
+        return Version(version) in SpecifierSet(specifier, prereleases=True)
+    except InvalidVersion:
+        return False
+
+
 @dataclass(frozen=True)
 class Absence:
     """A release range documented upstream not to ship a feature."""
@@ -31,12 +41,7 @@ class Absence:
         version = installed.get(self.package)
         if self.versions == MISSING:
             return version is None
-        if version is None:
-            return False
-        try:
-            return Version(version) in SpecifierSet(self.versions, prereleases=True)
-        except InvalidVersion:
-            return False
+        return version_in(version, self.versions)
 
     def describe(self) -> str:
         when = "not installed" if self.versions == MISSING else self.versions

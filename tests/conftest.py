@@ -17,6 +17,27 @@ def write(tmp_path):
         return path
     return _write
 
+FAKE_TORCH = ("class cuda:\n    is_available = staticmethod(lambda: False)\n"
+              "class version:\n    cuda = None\n")
+
+
+def demo_suite(root: Path, features: str, suite: str, fakes: dict[str, str]) -> dict[str, str]:
+    """A miniature suite tree under the harness plugin, with fake modules shadowing real ones;
+    returns the environment that points the harness at it."""
+    import os
+
+    suites = root / "suites"
+    (suites / "demo").mkdir(parents=True)
+    (suites / "demo" / "features.toml").write_text(features)
+    (suites / "demo" / "test_demo.py").write_text(suite)
+    (suites / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
+    fake = root / "fake"
+    fake.mkdir()
+    for name, text in {"torch": FAKE_TORCH, **fakes}.items():
+        (fake / f"{name}.py").write_text(text)
+    return dict(os.environ, HARNESS_SUITES=str(suites), PYTHONPATH=os.pathsep.join([str(ROOT), str(fake)]))
+
+
 TORCH_FOR_TESTS = "torch==2.14.1"  # the ci row's torch: already in uv's cache when the rows run
 
 

@@ -1,10 +1,9 @@
 """`python -m harness here`: the current environment as one row, nothing installed."""
 import json
-import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.conftest import demo_suite
 
 FEATURES = '''
 [[feature]]
@@ -38,18 +37,8 @@ def test_reference(request):
 
 
 def test_here_writes_one_row_with_na_cuda_and_counted_skips(tmp_path):
-    suites = tmp_path / "suites"
-    (suites / "demo").mkdir(parents=True)
-    (suites / "demo" / "features.toml").write_text(FEATURES)
-    (suites / "demo" / "test_demo.py").write_text(SUITE)
-    (suites / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
-    fake = tmp_path / "fake"
-    fake.mkdir()
-    (fake / "torch.py").write_text("class cuda:\n    is_available = staticmethod(lambda: False)\n"
-                                   "class version:\n    cuda = None\n")
     reports = tmp_path / "reports"
-    env = dict(os.environ, HARNESS_SUITES=str(suites), HARNESS_REPORTS=str(reports),
-               PYTHONPATH=os.pathsep.join([str(ROOT), str(fake)]))
+    env = dict(demo_suite(tmp_path, FEATURES, SUITE, {}), HARNESS_REPORTS=str(reports))
     proc = subprocess.run([sys.executable, "-m", "harness", "here", "--name", "prod-image"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr  # a skip here is counted, not failed

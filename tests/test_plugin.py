@@ -1,11 +1,10 @@
 """The suites' plugin, run on a miniature suite tree in a separate pytest process."""
 import json
-import os
 import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import demo_suite
 
 pytest_plugins = ["pytester"]
 
@@ -83,21 +82,11 @@ BROKEN_TORCHVISION = 'raise RuntimeError("operator torchvision::nms does not exi
 @pytest.fixture
 def run_suite(tmp_path):
     def _run(suite_text: str, features: str = FEATURES):
-        suites = tmp_path / "suites"
-        (suites / "demo").mkdir(parents=True)
-        (suites / "demo" / "features.toml").write_text(features)
-        (suites / "demo" / "test_demo.py").write_text(suite_text)
-        (suites / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
-        fake = tmp_path / "fake"
-        fake.mkdir()
-        (fake / "torchvision.py").write_text(BROKEN_TORCHVISION)
-        (fake / "torch.py").write_text("class cuda:\n    is_available = staticmethod(lambda: False)\n")
         results = tmp_path / "results.jsonl"
-        env = dict(os.environ, HARNESS_SUITES=str(suites),
-                   PYTHONPATH=os.pathsep.join([str(ROOT), str(fake)]))
+        env = demo_suite(tmp_path, features, suite_text, {"torchvision": BROKEN_TORCHVISION})
         import subprocess
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", str(suites), "-p", "no:cacheprovider", "--depth=full",
+            [sys.executable, "-m", "pytest", str(tmp_path / "suites"), "-p", "no:cacheprovider", "--depth=full",
              f"--harness-results={results}", "-o", "timeout_method=signal"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         records = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []

@@ -39,7 +39,7 @@ from packaging.version import Version
 from harness import fsio, releases, stats
 from harness import summary as summ
 from harness.collect import BENCHMARKS, INSTALL, RESULTS, read_records
-from harness.install import _uv, install_row
+from harness.install import create_venv, install_row
 from harness.matrix import PACKAGES, MatrixError, Row, load_matrix
 from harness.registry import SUITES, RegistryError, load_registry
 from harness.status import Status, first_line
@@ -452,11 +452,10 @@ class Prober:
         reqs = "\n".join(cand.row.requirements())
         venv = self.venvs / f"{cand.row.name}-{hashlib.sha1(reqs.encode()).hexdigest()[:8]}"
         started = time.monotonic()
-        if not (venv / "bin" / "python").exists():
-            made = _uv(["venv", "--quiet", "--python", cand.row.python, str(venv)])
-            if made.returncode != 0:
-                cand.skip = "venv: " + first_line(made.stderr)
-                return
+        failed = create_venv(venv, cand.row.python)
+        if failed:
+            cand.skip = "venv: " + first_line(failed.stderr)
+            return
         result = install_row(cand.row, str(venv / "bin" / "python"), folder)
         cand.built, cand.install_seconds = True, round(time.monotonic() - started, 1)
         self.rows_built += 1

@@ -71,13 +71,20 @@ def install_row(row: Row, python: str, out: Path) -> InstallResult:
     return result
 
 
+def create_venv(venv: Path, python: str) -> subprocess.CompletedProcess | None:
+    """Make a uv venv at `venv` unless one is there; the failed uv call, if it failed."""
+    if (venv / "bin" / "python").exists():
+        return None
+    made = _uv(["venv", "--quiet", "--python", python, str(venv)])
+    return made if made.returncode != 0 else None
+
+
 def row_environment(row: Row, venv: Path, out: Path) -> str:
     """A uv venv at `venv` synced to `row` (for sessions that need a row outside `matrix`)."""
     python = venv / "bin" / "python"
-    if not python.exists():
-        made = _uv(["venv", "--quiet", "--python", row.python, str(venv)])
-        if made.returncode != 0:
-            raise RuntimeError(f"{row.name}: cannot create {venv}: {_problem(made)}")
+    failed = create_venv(venv, row.python)
+    if failed:
+        raise RuntimeError(f"{row.name}: cannot create {venv}: {_problem(failed)}")
     result = install_row(row, str(python), out)
     if not result.ok:
         raise RuntimeError(f"{row.name}: {result.message}")

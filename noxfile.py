@@ -108,6 +108,13 @@ def resolve(session):
     session.run("python", "-m", "harness.resolve", *session.posargs, env={"PYTHONPATH": os.getcwd()})
 
 
+@nox.session(venv_backend="none")
+def cases(session):
+    """The corpus of real upstream breakages (cases/*.toml): caught, missed or disturbed, and a score."""
+    session.run(sys.executable, "-m", "harness.cases", *session.posargs,
+                env={"PYTHONPATH": os.getcwd()}, external=True)
+
+
 @nox.session(reuse_venv=True)
 def bisect(session):
     """Find the release that broke a feature (or slowed a benchmark) between a good and a bad row."""

@@ -283,6 +283,16 @@ def case_record(case: Case, result: Result, summary: dict | None, seconds: float
     }
 
 
+def corpus_score(reports: Path) -> dict | None:
+    """The corpus's score for the report (from the newest `nox -s cases`), or None without one."""
+    try:
+        data = fsio.read_json(Path(reports) / RESULT_FILE)
+        return {"caught": int(data["score"]["caught"]), "total": int(data["score"]["total"]),
+                "started": str(data.get("started", "")), "selected": list(data.get("selected") or [])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def parser() -> argparse.ArgumentParser:
     from harness.summary import REPORTS
 

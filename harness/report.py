@@ -51,6 +51,7 @@ def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None)
     return environment().get_template("report.html.j2").render(bisects=links(run_dir, out.parent),
         s=summary, verdict=verdict, colours={s.value: c for s, c in COLOURS.items()},
         areas=sorted(areas.items()), counts=counts, row_links=row_links, logs=logs, perf=perf,
+        corpus_link=os.path.relpath(run_dir.parent.parent / "cases.json", out.parent).replace(os.sep, "/"),
     )
 
 

@@ -265,3 +265,27 @@ def test_main_writes_a_versioned_result_and_scores(write, tmp_path, monkeypatch,
     outcomes["beta"] = NUMPY
     assert cases.main(["--cases", str(tmp_path / "corpus"), "--reports", str(reports), "beta"]) == 0
     assert json.loads((reports / "cases.json").read_text())["score"] == {"caught": 1, "total": 1}
+
+
+# ---------------------------------------------------------------- the report's one line
+
+def test_the_report_shows_the_corpus_score_linked_to_its_result(tmp_path):
+    from harness import report
+    from harness.summary import Verdict
+
+    reports = tmp_path / "reports"
+    assert cases.corpus_score(reports) is None
+    reports.mkdir()
+    (reports / "cases.json").write_text(json.dumps({"schema": 1, "started": "2026-11-30T01:00:00Z",
+                                                    "score": {"caught": 8, "total": 9}, "cases": []}))
+    corpus = cases.corpus_score(reports)
+    assert corpus == {"caught": 8, "total": 9, "started": "2026-11-30T01:00:00Z", "selected": []}
+    run_dir = reports / "runs" / "r1"
+    summary = {"run_id": "r1", "started": "t0", "finished": "t1", "matrix": "m", "depth": "quick", "mode": "matrix",
+               "features": {}, "rows": [], "corpus": corpus}
+    report.write_report(summary, Verdict(0, ()), run_dir, [reports / "index.html", run_dir / "index.html"])
+    assert 'corpus: <a href="cases.json">8/9 caught</a>' in (reports / "index.html").read_text()
+    assert 'corpus: <a href="../../cases.json">8/9 caught</a>' in (run_dir / "index.html").read_text()
+    del summary["corpus"]
+    report.write_report(summary, Verdict(0, ()), run_dir, [reports / "index.html"])
+    assert 'id="corpus"' not in (reports / "index.html").read_text()

@@ -113,7 +113,8 @@ def test_a_malformed_version_names_row_and_field(write, suites_dir):
 
 
 def test_unknown_status(write, suites_dir):
-    err = error_of(write, suites_dir, GOOD.replace('"audio.transforms.mfcc" = "pass"', '"audio.transforms.mfcc" = "ok"'))
+    text = GOOD.replace('"audio.transforms.mfcc" = "pass"', '"audio.transforms.mfcc" = "ok"')
+    err = error_of(write, suites_dir, text)
     assert ": expect.good: field 'audio.transforms.mfcc': status 'ok' is not one of" in str(err)
 
 
@@ -128,7 +129,8 @@ def test_row_without_expectations(write, suites_dir):
 
 
 def test_a_feature_the_registry_does_not_know(write, suites_dir):
-    err = error_of(write, suites_dir, GOOD.replace('"audio.transforms.mfcc" = "pass"', '"audio.transforms.mfc" = "pass"'))
+    text = GOOD.replace('"audio.transforms.mfcc" = "pass"', '"audio.transforms.mfc" = "pass"')
+    err = error_of(write, suites_dir, text)
     assert ": expect.good: field 'audio.transforms.mfc': names no feature of the registry" in str(err)
 
 

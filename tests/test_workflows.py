@@ -124,7 +124,8 @@ def test_the_corpus_runs_weekly_and_on_demand_and_feeds_the_report():
     weekly = [c for c in crons if c in corpus["if"]]
     assert len(weekly) == 1 and weekly[0].split()[2:] == ["*", "*", "0"]  # one cron, once a week
     assert sorted(crons) == ["17 3 * * 0", "17 3 * * 1-6"]  # the rows still run every night, once
-    assert "inputs.corpus" in corpus["if"] and nightly["on"]["workflow_dispatch"]["inputs"]["corpus"]["type"] == "boolean"
+    assert "inputs.corpus" in corpus["if"]
+    assert nightly["on"]["workflow_dispatch"]["inputs"]["corpus"]["type"] == "boolean"
     runs = "\n".join(step.get("run", "") for step in corpus["steps"])
     assert "nox -s cases" in runs
     upload = next(s for s in corpus["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))

@@ -54,13 +54,15 @@ def feature_outcomes(registry: dict[str, Feature], records: list[dict], exit_inf
     for record in records:
         if "collected" in record:
             collected.update(record["collected"])
-        elif "collect_error" in record:
+    for record in records:
+        if "collect_error" in record:
             area = record["collect_error"].split("/")[0]
             collect_errors.setdefault(area, f"{record['collect_error']}: {record['message']}")
         elif "test" in record:
             reported.add(record["test"])
             outcome = Outcome(Status(record["status"]), record.get("message", ""), record["test"])
-            for fid in record["features"]:
+            # A crash record (written by the xdist controller) names the test, not its features.
+            for fid in record["features"] or collected.get(record["test"], []):
                 per_feature.setdefault(fid, []).append(explain(fid, outcome))
     death = _death(exit_info)
     if exit_info.get("suites") and not death:
@@ -82,6 +84,24 @@ def feature_outcomes(registry: dict[str, Feature], records: list[dict], exit_inf
                 outcomes = [death]
         result[fid] = fold(outcomes)
     return result
+
+
+def module_of(test: str) -> str:
+    """`suites/vision/test_onnx.py::test_x[resnet18]` -> `vision/test_onnx.py` (the path under suites/)."""
+    return test.split("::", 1)[0].split("suites/", 1)[-1]
+
+
+def timings(install: dict, exit_info: dict, records: list[dict]) -> dict:
+    """Where a row's time went, in seconds: install, the suites (wall), each phase (wall), and each
+    module (the sum of its tests' durations, on whichever worker ran them)."""
+    modules: dict[str, float] = {}
+    for record in records:
+        if "test" in record:
+            module = module_of(record["test"])
+            modules[module] = round(modules.get(module, 0.0) + float(record.get("duration") or 0.0), 3)
+    return {"install_s": install.get("seconds"), "suites_s": exit_info.get("seconds"),
+            "phases": {p["phase"]: p["seconds"] for p in exit_info.get("phases", [])},
+            "modules": dict(sorted(modules.items(), key=lambda kv: -kv[1]))}
 
 
 def install_failed(registry: dict[str, Feature], message: str) -> dict[str, Outcome]:

@@ -69,6 +69,7 @@ def build_row(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
         "install": {"status": install.get("status"), "message": install.get("message", ""),
                     "seconds": install.get("seconds")},
         "suites": exit_info,
+        "timings": collect.timings(install, exit_info, records),
         "features": {fid: o.to_json() for fid, o in sorted(outcomes.items())},
         "properties": collect.user_properties(records),
         "benchmarks": {},

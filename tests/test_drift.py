@@ -88,3 +88,45 @@ def test_summaries_without_measurements_are_fine():
     tonight = run("20260101", entry(1e-6))
     assert drift.annotate(tonight, [old]) == [] and tonight["drift"] == []
     assert drift.annotate(old, [tonight]) == []
+
+
+def night(reports, run_id, value):
+    """A row folder as the plugin leaves it, one passing test that measured `value` against 2e-5."""
+    from harness import fsio
+
+    row = reports / "runs" / run_id / "rows" / "torch-2.14"
+    fsio.write_json(reports / "runs" / run_id / "run.json", {"run_id": run_id, "rows": ["torch-2.14"]})
+    fsio.write_json(row / "install.json", {"status": "ok", "pins": {"torch": "2.14.1"}})
+    fsio.write_json(row / "env.json", {"installed": {"torch": "2.14.1"}})
+    fsio.write_json(row / "pytest.json", {"returncode": 0, "suites": []})
+    lines = [{"collected": {TEST: ["core.alpha"]}},
+             {"test": TEST, "features": ["core.alpha"], "status": "pass", "message": "",
+              "properties": [["measured", Measurement("lowpass", "max_abs", value, 2e-5).to_json()]]}]
+    (row / "results.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
+def test_the_report_command_flags_drift_without_changing_the_exit_status(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    suites = tmp_path / "suites" / "core"
+    suites.mkdir(parents=True)
+    (suites / "features.toml").write_text('[[feature]]\nid = "core.alpha"\ndescription = "alpha"\n')
+    reports = tmp_path / "reports"
+    env = dict(os.environ, HARNESS_SUITES=str(suites.parent), PYTHONPATH=str(ROOT))
+    for run_id, value in (("20260101T000000Z", 1e-7), ("20260102T000000Z", 1.2e-7), ("20260103T000000Z", 4e-6)):
+        night(reports, run_id, value)
+        proc = subprocess.run([sys.executable, "-m", "harness", "report", "--reports", str(reports), "--run", run_id],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr  # drift is a warning, never a failure
+    summary = json.loads((reports / "summary.json").read_text())
+    cell = summary["rows"][0]["features"]["core.alpha"]
+    assert cell["status"] == "pass" and cell["measured"][0]["value"] == 4e-6 and abs(cell["headroom"] - 5) < 1e-9
+    assert abs(cell["drift"]["from"] - 1.1e-7) < 1e-20  # the median of two nights
+    assert cell["drift"]["to"] == 4e-6
+    assert cell["drift"]["runs"] == ["20260101T000000Z", "20260102T000000Z"]
+    assert summary["verdict"]["exit_code"] == 0 and "drift (warning only)" in proc.stdout
+    assert 'id="drift"' in (reports / "index.html").read_text()

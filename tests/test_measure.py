@@ -34,3 +34,49 @@ def test_record_attaches_the_measurement_to_the_test_for_its_result_line():
     assert node.user_properties == [
         ("measured", {"name": "mfcc", "metric": "max_abs", "value": 1e-4, "tolerance": 1e-2, "max_abs": 1e-4}),
         ("measured", {"name": "snr", "metric": "snr_db", "value": "inf", "tolerance": 20.0})]
+
+
+DEMO_FEATURES = '''
+[[feature]]
+id = "demo.close"
+description = "a numerical check within its tolerance"
+[[feature]]
+id = "demo.far"
+description = "a numerical check outside its tolerance"
+'''
+
+DEMO_SUITE = '''
+import pytest
+from harness.measure import Measurement, record
+
+@pytest.mark.feature("demo.close")
+def test_close(request):
+    record(request, Measurement("close", "max_abs", 1e-7, 4e-6, max_abs=1e-7))
+
+@pytest.mark.feature("demo.far")
+def test_far(request):
+    m = record(request, Measurement("far", "snr_db", 12.0, 20.0))
+    assert m.value >= m.tolerance, "SNR too low"
+'''
+
+
+def test_a_recorded_measurement_reaches_the_features_through_the_plugin(tmp_path):
+    """record() in a suite test -> the plugin's result line -> collect's per-feature measurements."""
+    import subprocess
+    import sys
+
+    from harness.collect import feature_measurements, read_records
+    from tests.conftest import demo_suite
+
+    env = demo_suite(tmp_path, DEMO_FEATURES, DEMO_SUITE, {})
+    results = tmp_path / "results.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path / "suites"), "-p", "no:cacheprovider",
+                           f"--harness-results={results}"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    records = read_records(results)
+    assert {r["test"].split("::")[-1]: r["status"] for r in records if "test" in r} == {
+        "test_close": "pass", "test_far": "fail"}, proc.stdout[-2000:]
+    measured = feature_measurements(records)
+    assert [(m["name"], m["value"], m["headroom"]) for m in measured["demo.close"]] == [("close", 1e-7, 40.0)]
+    far = measured["demo.far"][0]
+    assert far["metric"] == "snr_db" and far["headroom"] == pytest.approx(10 ** (-8 / 20))  # failing: < 1

@@ -116,3 +116,11 @@ def test_a_measured_cell_shows_its_headroom_values_and_drift(tmp_path):
 def test_an_older_summary_without_measurements_renders_without_a_drift_box(tmp_path):
     html = render(tmp_path).read_text()
     assert 'class="hr"' not in html and 'id="drift"' not in html
+
+
+def test_a_hand_edited_measurement_without_its_fields_still_renders(tmp_path):
+    s = make_summary()
+    s["rows"][0]["features"]["vision.b"]["measured"] = [{"name": "bare"}]
+    out = tmp_path / "index.html"
+    report.write_report(s, Verdict(0, ()), tmp_path / "runs" / "r1", [out])
+    assert "<td>bare</td>" in out.read_text()

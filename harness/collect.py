@@ -6,6 +6,8 @@ import signal
 from pathlib import Path
 from typing import Callable
 
+from harness.measure import PROPERTY as MEASURED
+from harness.measure import Measurement
 from harness.registry import Feature
 from harness.status import Outcome, Status, first_line, fold
 
@@ -114,5 +116,41 @@ def user_properties(records: list[dict]) -> dict[str, object]:
     props: dict[str, object] = {}
     for record in records:
         for key, value in record.get("properties", []):
-            props[key] = value
+            if key != MEASURED:  # measurements belong to their features (feature_measurements)
+                props[key] = value
     return props
+
+
+def _number(value: float) -> float | str:
+    return value if value == value and abs(value) != float("inf") else str(value)
+
+
+def feature_measurements(records: list[dict]) -> dict[str, list[dict]]:
+    """What each feature's tests measured against their references, worst headroom first.
+
+    Each entry is a `Measurement` as JSON plus `test` (the test's node id) and `headroom`
+    (tolerance over error; "inf" for an exact match). A name a test recorded twice gets a
+    suffix (" #2") so that (test, name) identifies one comparison across runs. A malformed
+    entry is left out: measurements are evidence beside the status, never the status itself.
+    """
+    per_feature: dict[str, list[tuple[float, dict]]] = {}
+    for record in records:
+        if "test" not in record:
+            continue
+        seen: dict[str, int] = {}
+        for item in record.get("properties") or []:
+            if not (isinstance(item, (list, tuple)) and len(item) == 2 and item[0] == MEASURED):
+                continue
+            try:
+                measurement = Measurement.from_json(item[1])
+            except (KeyError, TypeError, ValueError):
+                continue
+            seen[measurement.name] = seen.get(measurement.name, 0) + 1
+            name = measurement.name + (f" #{seen[measurement.name]}" if seen[measurement.name] > 1 else "")
+            headroom = measurement.headroom
+            entry = {"test": record["test"], **measurement.to_json(), "name": name,
+                     "headroom": _number(headroom)}
+            for fid in record.get("features") or []:  # a crash record measured nothing
+                per_feature.setdefault(fid, []).append((headroom, entry))
+    return {fid: [e for _, e in sorted(entries, key=lambda he: he[0])]
+            for fid, entries in per_feature.items()}

@@ -26,7 +26,50 @@ def environment():
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.filters["first_line"] = first_line
+    env.filters["headroom"] = format_headroom
+    env.filters["measured_line"] = measured_line
+    env.filters["num"] = _num
     return env
+
+
+def _float(value) -> float | None:
+    try:
+        return float(value)  # "inf" travels as a string in JSON
+    except (TypeError, ValueError):
+        return None
+
+
+def _num(value) -> str:
+    number = _float(value)
+    return "" if number is None else "∞" if number == float("inf") else f"{number:.3g}"
+
+
+def format_headroom(value) -> str:
+    """How many times the error may grow before the check fails: "×40", "×2.5", "×0.3" (failing),
+    "exact" (no error at all)."""
+    number = _float(value)
+    if number is None:
+        return ""
+    if number == float("inf"):
+        return "exact"
+    if number >= 1e5:
+        return f"×{number:.0e}".replace("e+0", "e").replace("e+", "e")
+    return f"×{number:.0f}" if number >= 10 else f"×{number:.2g}"
+
+
+def measured_line(entry: dict) -> str:
+    """One measurement in words, for a cell's title: what was compared, the error and its bound."""
+    metric = entry.get("metric", "")
+    value, tolerance = _num(entry.get("value")), _num(entry.get("tolerance"))
+    relation = "≥" if metric == "snr_db" else "≤"
+    parts = [f"{entry.get('name', '')}: {metric} {value} (must be {relation} {tolerance})",
+             f"headroom {format_headroom(entry.get('headroom'))}"]
+    for key, label in (("max_abs", "max abs error"), ("max_rel", "max rel error"), ("mismatched", "mismatched")):
+        if entry.get(key) is not None and key != metric:
+            parts.append(f"{label} {_num(entry[key])}")
+    if entry.get("drift") is not None:
+        parts.append(f"drift ×{_num(entry['drift'])}")
+    return "; ".join(parts)
 
 
 def _log_tail(row_dir: Path) -> str:

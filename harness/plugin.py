@@ -252,7 +252,7 @@ def import_library(name: str):
         return importlib.import_module(name)
     except Exception as exc:  # noqa: BLE001 - any import-time failure is the row's error
         _import_failures[name] = f"{name} failed to import: {type(exc).__name__}: {first_line(str(exc))}"
-        raise LibraryError(_import_failures[name]) from exc
+        raise LibraryError(_import_failures[name]) from None  # the message names the cause already
 
 
 def _library_fixture(name: str):

@@ -124,6 +124,8 @@ def run_suites(run: SuiteRun) -> dict:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                # One intra-op thread per process: the workers share the cores, not each other's threads.
                OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    for inherited in [k for k in env if k.startswith("PYTEST_XDIST_")]:  # we may run inside an xdist worker
+        del env[inherited]
     started = time.monotonic()
     phases = []
     with isolate.guard(), Progress(run.out.name, run.out / RESULTS, previous_results(run.out)) as progress:

@@ -39,8 +39,8 @@ def _raise_chain():
             raise AttributeError("'NoneType' object has no attribute 'meta' (node at 0x7fd66795bf10)")
         except AttributeError as inner:
             raise RuntimeError("\x1b[1m\x1b[31mFailed to convert the exported program\x1b[0m") from inner
-    except RuntimeError:
-        raise ValueError("PassError: An error occurred when running the "
+    except RuntimeError:  # the implicit context (no `from`) is the point
+        raise ValueError("PassError: An error occurred when running the "  # noqa: B904
                          "'<onnxscript.version_converter._ConvertVersionPass object at 0x7fd66795bf10>' pass")
 
 

@@ -80,6 +80,28 @@ def _log_tail(row_dir: Path) -> str:
     return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
+TIME_COLOURS = {"install": "#8c959f", "checks": "#54aeff", "benchmarks": "#d4a72c"}
+
+
+def time_bars(rows: list[dict]) -> dict[str, list[tuple[str, float, float]]]:
+    """Per row, (part, seconds, percent of the slowest row's total) for install and each suite phase, so
+    bars of different rows share one scale."""
+    parts = {}
+    for row in rows:
+        timings = row.get("timings") or {}
+        segments = [("install", _float(timings.get("install_s")) or 0.0)]
+        segments += [(phase, _float(s) or 0.0) for phase, s in (timings.get("phases") or {}).items()]
+        parts[row["name"]] = [(name, s) for name, s in segments if s > 0]
+    longest = max((sum(s for _, s in segs) for segs in parts.values()), default=0.0) or 1.0
+    return {name: [(part, s, 100.0 * s / longest) for part, s in segs] for name, segs in parts.items()}
+
+
+def cuda_mismatch(builds: dict[str, str]) -> bool:
+    """Whether the row's libraries were compiled with different CUDA versions (CPU builds aside)."""
+    versions = {v for v in builds.values() if v and v != "cpu" and not v.startswith("unknown")}
+    return len(versions) > 1
+
+
 def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None) -> str:
     """HTML for `summary`; links to row files are relative to where `out` is written."""
     areas: dict[str, list[str]] = {}
@@ -94,6 +116,7 @@ def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None)
     return environment().get_template("report.html.j2").render(bisects=links(run_dir, out.parent),
         s=summary, verdict=verdict, colours={s.value: c for s, c in COLOURS.items()},
         areas=sorted(areas.items()), counts=counts, row_links=row_links, logs=logs, perf=perf,
+        time_bars=time_bars(summary["rows"]), time_colours=TIME_COLOURS, cuda_mismatch=cuda_mismatch,
     )
 
 

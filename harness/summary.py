@@ -66,6 +66,7 @@ def build_row(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
         "name": name,
         "pins": install.get("pins", {}),
         "installed": installed,
+        "cuda_builds": env.get("cuda_builds", {}),
         "install": {"status": install.get("status"), "message": install.get("message", ""),
                     "seconds": install.get("seconds")},
         "suites": exit_info,

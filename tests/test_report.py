@@ -124,3 +124,30 @@ def test_a_hand_edited_measurement_without_its_fields_still_renders(tmp_path):
     out = tmp_path / "index.html"
     report.write_report(s, Verdict(0, ()), tmp_path / "runs" / "r1", [out])
     assert "<td>bare</td>" in out.read_text()
+
+
+def test_time_bars_share_one_scale_and_name_the_slowest_modules(tmp_path):
+    data = make_summary()
+    slow = {**data["rows"][0], "name": "torch-2.3",
+            "timings": {"install_s": 20.0, "suites_s": 200.0, "phases": {"checks": 150.0, "benchmarks": 50.0},
+                        "modules": {"vision/test_script.py": 90.0, "core/test_rpc.py": 12.0}}}
+    fast = {**data["rows"][0], "timings": {"install_s": 2.0, "phases": {"checks": 60.0, "benchmarks": 48.0}}}
+    bars = report.time_bars([slow, fast])
+    assert [(p, round(pct, 1)) for p, _, pct in bars["torch-2.3"]] == [
+        ("install", 9.1), ("checks", 68.2), ("benchmarks", 22.7)]
+    assert round(sum(pct for *_, pct in bars["torch-2.14"]), 1) == round(100 * 110 / 220, 1)
+    data["rows"] = [slow, fast]
+    out = tmp_path / "index.html"
+    report.write_report(data, Verdict(0, ()), tmp_path / "runs" / "r1", [out])
+    html = out.read_text()
+    assert 'id="time-torch-2.3"' in html and "<code>vision/test_script.py</code> 90 s" in html
+
+
+def test_a_cuda_build_mismatch_is_flagged_in_the_row_details(tmp_path):
+    assert report.cuda_mismatch({"torch": "13.2", "torchaudio": "13.0"})
+    assert not report.cuda_mismatch({"torch": "13.2", "torchvision": "13.2", "torchaudio": "cpu"})
+    data = make_summary()
+    data["rows"][0]["cuda_builds"] = {"torch": "13.2", "torchaudio": "13.0"}
+    out = tmp_path / "index.html"
+    report.write_report(data, Verdict(0, ()), tmp_path / "runs" / "r1", [out])
+    assert "<code>torchaudio 13.0</code>" in out.read_text() and "— mismatch" in out.read_text()

@@ -24,7 +24,7 @@ import json
 import os
 import re
 import shutil
-import subprocess
+
 import sys
 import time
 from dataclasses import dataclass, field
@@ -36,7 +36,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from harness import fsio, releases, stats
+from harness import fsio, isolate, releases, stats
 from harness import summary as summ
 from harness.collect import BENCHMARKS, INSTALL, RESULTS, read_records
 from harness.install import create_venv, install_row
@@ -396,12 +396,14 @@ def moved(plan: Plan, cand: Candidate) -> dict[str, list[str]]:
             and (cand.versions.get(name) or plan.good_versions.get(name))}
 
 
-def _run(cmd: list[str], timeout: float) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], timeout: float) -> isolate.Completed:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     try:
-        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(cmd, 124, "", f"{cmd[:3]} exceeded {timeout} s")
+        return isolate.run(cmd, timeout, cwd=ROOT, env=env)
+    except isolate.CheckTimeout:
+        return isolate.Completed(124, "", f"{cmd[:3]} exceeded {timeout} s")
+    except isolate.CheckCrashed as exc:
+        return isolate.Completed(1, "", str(exc))
 
 
 @dataclass
@@ -808,4 +810,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with isolate.guard():
+        sys.exit(main())

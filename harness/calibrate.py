@@ -39,7 +39,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness import fsio, perf, stats
+from harness import fsio, isolate, perf, stats
 from harness.isolate import CheckCrashed, CheckTimeout, run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -357,4 +357,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with isolate.guard():
+        sys.exit(main())

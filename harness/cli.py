@@ -56,6 +56,9 @@ def cmd_report(args) -> int:
         summary["corpus"] = corpus
     history = summ.load_history(reports, before=summary["run_id"])
     perf, regressions = _perf(summary, history, args.expectations, reports)
+    from harness import drift
+
+    drifts = drift.annotate(summary, history)  # an early warning: never changes the exit status
     verdict = summ.verdict(summary, regressions)
     summary["verdict"] = {"exit_code": verdict.exit_code, "problems": list(verdict.problems)}
     from harness.report import write_report
@@ -65,6 +68,8 @@ def cmd_report(args) -> int:
     print(f"report: {reports / 'index.html'} (run {summary['run_id']}, {len(summary['rows'])} rows)")
     for problem in verdict.problems:
         print(f"  {problem}")
+    for d in drifts:
+        print(f"  drift (warning only): {d}")
     return verdict.exit_code
 
 

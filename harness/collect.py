@@ -6,6 +6,8 @@ import signal
 from pathlib import Path
 from typing import Callable
 
+from harness.measure import PROPERTY as MEASURED
+from harness.measure import Measurement
 from harness.registry import Feature
 from harness.status import Outcome, Status, first_line, fold
 
@@ -54,13 +56,15 @@ def feature_outcomes(registry: dict[str, Feature], records: list[dict], exit_inf
     for record in records:
         if "collected" in record:
             collected.update(record["collected"])
-        elif "collect_error" in record:
+    for record in records:
+        if "collect_error" in record:
             area = record["collect_error"].split("/")[0]
             collect_errors.setdefault(area, f"{record['collect_error']}: {record['message']}")
         elif "test" in record:
             reported.add(record["test"])
             outcome = Outcome(Status(record["status"]), record.get("message", ""), record["test"])
-            for fid in record["features"]:
+            # A crash record (written by the xdist controller) names the test, not its features.
+            for fid in record["features"] or collected.get(record["test"], []):
                 per_feature.setdefault(fid, []).append(explain(fid, outcome))
     death = _death(exit_info)
     if exit_info.get("suites") and not death:
@@ -84,6 +88,24 @@ def feature_outcomes(registry: dict[str, Feature], records: list[dict], exit_inf
     return result
 
 
+def module_of(test: str) -> str:
+    """`suites/vision/test_onnx.py::test_x[resnet18]` -> `vision/test_onnx.py` (the path under suites/)."""
+    return test.split("::", 1)[0].split("suites/", 1)[-1]
+
+
+def timings(install: dict, exit_info: dict, records: list[dict]) -> dict:
+    """Where a row's time went, in seconds: install, the suites (wall), each phase (wall), and each
+    module (the sum of its tests' durations, on whichever worker ran them)."""
+    modules: dict[str, float] = {}
+    for record in records:
+        if "test" in record:
+            module = module_of(record["test"])
+            modules[module] = round(modules.get(module, 0.0) + float(record.get("duration") or 0.0), 3)
+    return {"install_s": install.get("seconds"), "suites_s": exit_info.get("seconds"),
+            "phases": {p["phase"]: p["seconds"] for p in exit_info.get("phases", [])},
+            "modules": dict(sorted(modules.items(), key=lambda kv: -kv[1]))}
+
+
 def install_failed(registry: dict[str, Feature], message: str) -> dict[str, Outcome]:
     line = first_line(message) or "the row could not be installed"
     return {fid: Outcome(Status.INSTALL_FAILED, line) for fid in registry}
@@ -94,5 +116,41 @@ def user_properties(records: list[dict]) -> dict[str, object]:
     props: dict[str, object] = {}
     for record in records:
         for key, value in record.get("properties", []):
-            props[key] = value
+            if key != MEASURED:  # measurements belong to their features (feature_measurements)
+                props[key] = value
     return props
+
+
+def _number(value: float) -> float | str:
+    return value if value == value and abs(value) != float("inf") else str(value)
+
+
+def feature_measurements(records: list[dict]) -> dict[str, list[dict]]:
+    """What each feature's tests measured against their references, worst headroom first.
+
+    Each entry is a `Measurement` as JSON plus `test` (the test's node id) and `headroom`
+    (tolerance over error; "inf" for an exact match). A name a test recorded twice gets a
+    suffix (" #2") so that (test, name) identifies one comparison across runs. A malformed
+    entry is left out: measurements are evidence beside the status, never the status itself.
+    """
+    per_feature: dict[str, list[tuple[float, dict]]] = {}
+    for record in records:
+        if "test" not in record:
+            continue
+        seen: dict[str, int] = {}
+        for item in record.get("properties") or []:
+            if not (isinstance(item, (list, tuple)) and len(item) == 2 and item[0] == MEASURED):
+                continue
+            try:
+                measurement = Measurement.from_json(item[1])
+            except (KeyError, TypeError, ValueError):
+                continue
+            seen[measurement.name] = seen.get(measurement.name, 0) + 1
+            name = measurement.name + (f" #{seen[measurement.name]}" if seen[measurement.name] > 1 else "")
+            headroom = measurement.headroom
+            entry = {"test": record["test"], **measurement.to_json(), "name": name,
+                     "headroom": _number(headroom)}
+            for fid in record.get("features") or []:  # a crash record measured nothing
+                per_feature.setdefault(fid, []).append((headroom, entry))
+    return {fid: [e for _, e in sorted(entries, key=lambda he: he[0])]
+            for fid, entries in per_feature.items()}

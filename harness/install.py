@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import fsio
+from harness import fsio, isolate
 from harness.matrix import Row
 
 SUITE_REQUIREMENTS = Path(__file__).resolve().parent.parent / "suites" / "requirements.txt"
@@ -34,15 +33,16 @@ def uv_binary() -> str:
     return find_uv_bin()
 
 
-def _uv(args: list[str]) -> subprocess.CompletedProcess:
+def _uv(args: list[str]) -> isolate.Completed:
     try:
-        return subprocess.run([uv_binary(), *args], capture_output=True, text=True,
-                              timeout=INSTALL_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(args, 124, "", f"uv {args[1]} exceeded {INSTALL_TIMEOUT}s")
+        return isolate.run([uv_binary(), *args], INSTALL_TIMEOUT)
+    except isolate.CheckTimeout:
+        return isolate.Completed(124, "", f"uv {args[1]} exceeded {INSTALL_TIMEOUT}s")
+    except isolate.CheckCrashed as exc:
+        return isolate.Completed(1, "", str(exc))
 
 
-def _problem(proc: subprocess.CompletedProcess) -> str:
+def _problem(proc: isolate.Completed) -> str:
     """The resolver's own explanation, without uv's progress chatter."""
     lines = [ln.strip().removeprefix("error: ") for ln in proc.stderr.splitlines()
              if ln.strip() and not ln.startswith(("Resolved", "Using"))]
@@ -71,7 +71,7 @@ def install_row(row: Row, python: str, out: Path) -> InstallResult:
     return result
 
 
-def create_venv(venv: Path, python: str) -> subprocess.CompletedProcess | None:
+def create_venv(venv: Path, python: str) -> isolate.Completed | None:
     """Make a uv venv at `venv` unless one is there; the failed uv call, if it failed."""
     if (venv / "bin" / "python").exists():
         return None

@@ -1,9 +1,10 @@
 """What a numerical check measured against its reference, recorded beside the tolerance it applied.
 
-A check calls `record(request, name, ...)` (or `allclose(request, name, actual, expected, rtol, atol)`,
-which measures and asserts in one step). The measurement travels with the test's result line
-(`properties`, key `measured`) into the row's features in summary.json, where the report shows the
-headroom (how many times the error could grow before the check fails) and flags drift.
+A check calls `record(request, Measurement(...))` (or `assert_allclose(request, name, actual, expected,
+rtol=, atol=)`, which measures, records and asserts in one step; `compare` measures only). The
+measurement travels with the test's result line (`properties`, key `measured`) into the row's
+features in summary.json (harness/collect.py), where the report shows the headroom (how many times
+the error could grow before the check fails) and flags drift (harness/drift.py).
 """
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ class Measurement:
         For `snr_db` the margin in dB is turned into an amplitude factor, 10 ** (margin / 20),
         so every metric reads on one scale. An error of exactly 0 has infinite headroom.
         """
+        if math.isnan(self.value):
+            return 0.0  # an undefined error never passes
         if self.metric in HIGHER_IS_BETTER:
             return 10 ** ((self.value - self.tolerance) / 20)
         if self.value <= 0:
@@ -59,7 +62,12 @@ class Measurement:
 
     @classmethod
     def from_json(cls, data: dict) -> "Measurement":
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        """The inverse of `to_json` ("inf"/"nan" strings back to floats); KeyError/ValueError if malformed."""
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        for key in ("value", "tolerance", "max_abs", "max_rel"):
+            if key in fields and fields[key] is not None:
+                fields[key] = float(fields[key])
+        return cls(**fields)
 
 
 def _finite(value: float) -> float | str:

@@ -7,10 +7,14 @@ ship it, ``n/a`` for CUDA features without a GPU, turns a library that fails at 
 """
 from __future__ import annotations
 
+import fcntl
+import faulthandler
 import importlib
 import importlib.metadata
 import json
+import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -18,7 +22,7 @@ import pytest
 
 from harness.isolate import CheckCrashed, CheckTimeout
 from harness.registry import load_registry
-from harness.status import Status, first_line
+from harness.status import Status, first_line, root_cause
 
 LIBRARIES = ("torch", "torchvision", "torchaudio", "torchtext")
 ABSENT, NOT_APPLICABLE, MISSING_PREREQ = "absent: ", "n/a: ", "prerequisite missing: "
@@ -37,6 +41,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--harness-results", default=None, help="append one JSON line per test here")
     group.addoption("--harness-mode", choices=("matrix", "here"), default="matrix",
                     help="here: a missing optional prerequisite is skipped instead of an error")
+    group.addoption("--harness-phase", choices=("all", "checks", "benchmarks"), default="all",
+                    help="checks: every test but the benchmarks (run on xdist workers); benchmarks: only "
+                         "the tests that take pytest-benchmark's `benchmark` fixture (run alone, serially)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,6 +56,21 @@ def pytest_configure(config: pytest.Config) -> None:
     _results = Path(path) if path else None
     if _results:
         _results.parent.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and _results:
+        _arm_worker(worker)
+
+
+def _arm_worker(worker: str) -> None:
+    """An xdist worker dies with the pytest that started it, and a fatal signal leaves its traceback in
+    `faults/<worker>.log` beside the results, for the controller to name the signal."""
+    from harness.isolate import _PRCTL, PR_SET_PDEATHSIG
+
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
+    faults = _results.parent / "faults"
+    faults.mkdir(exist_ok=True)
+    faulthandler.enable(file=open(faults / f"{worker}.log", "a"), all_threads=False)  # noqa: SIM115 - lives as long as the worker
 
 
 def installed_versions(extra: set[str] = frozenset()) -> dict[str, str | None]:
@@ -66,8 +88,10 @@ _results: Path | None = None  # --harness-results: one JSON line per test, flush
 
 
 def _write(record: dict) -> None:
+    """Append one JSON line; xdist workers and the controller share the file under an exclusive lock."""
     if _results:
         with _results.open("a", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
             fh.write(json.dumps(record) + "\n")
             fh.flush()
 
@@ -76,17 +100,68 @@ def features_of(item: pytest.Item) -> list[str]:
     return [fid for mark in item.iter_markers("feature") for fid in mark.args]
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items) -> None:
-    registry = config._harness_registry
-    for item in items:
+    """Keep the tests of this phase (--harness-phase)."""
+    phase = config.getoption("--harness-phase")
+    if phase != "all":
+        keep = [item for item in items if ("benchmark" in getattr(item, "fixturenames", ())) == (phase == "benchmarks")]
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session) -> None:
+    registry = session.config._harness_registry
+    for item in session.items:
         ids = features_of(item)
         if not ids:
             raise pytest.UsageError(f"{item.nodeid}: no @pytest.mark.feature(...) marker")
         unknown = [fid for fid in ids if fid not in registry]
         if unknown:
             raise pytest.UsageError(f"{item.nodeid}: feature {unknown[0]} is not in the registry")
-    _write({"collected": {item.nodeid: features_of(item) for item in items}})
+    if session.items or not os.environ.get("PYTEST_XDIST_WORKER"):
+        _write({"collected": {item.nodeid: features_of(item) for item in session.items}})
+
+
+# Fatal Python error lines faulthandler writes, by signal (CPython's faulthandler.c).
+FAULTS = {"Segmentation fault": "SIGSEGV", "Aborted": "SIGABRT", "Bus error": "SIGBUS",
+          "Floating point exception": "SIGFPE", "Illegal instruction": "SIGILL"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report, sched) -> None:
+    """pytest-xdist: a worker died while running `crashitem`; that check alone is `crash`."""
+    worker = getattr(getattr(report, "node", None), "gateway", None)
+    worker_id = getattr(worker, "id", "")
+    how, trace = "died without reporting (os._exit, or SIGKILL e.g. out of memory)", ""
+    fault_log = _results.parent / "faults" / f"{worker_id}.log" if _results else None
+    if fault_log and fault_log.exists():
+        text = fault_log.read_text(errors="replace")
+        fatal = text.rfind("Fatal Python error: ")
+        if fatal >= 0:
+            trace = text[fatal:]
+            name = first_line(trace).removeprefix("Fatal Python error: ")
+            how = f"died with {FAULTS.get(name, name)}"
+    code = _exit_status(worker)
+    if code is not None and code < 0:
+        how = f"died with {signal.Signals(-code).name}"
+    elif code is not None and code > 0 and not trace:
+        how = f"exited with status {code} without reporting (os._exit?)"
+    _write({"test": crashitem, "features": None, "status": Status.CRASH.value,
+            "message": f"the check's process {how}", "detail": first_line(trace, 4000) and trace[-4000:],
+            "duration": 0.0, "properties": [], "time": time.time()})
+
+
+def _exit_status(gateway) -> int | None:
+    """The dead worker's exit status where execnet exposes its Popen (a private attribute: best effort)."""
+    popen = getattr(getattr(gateway, "_io", None), "popen", None)
+    if popen is None:
+        return None
+    try:
+        return popen.wait(timeout=5)
+    except Exception:  # noqa: BLE001 - the signal is then named from the fault log alone
+        return None
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
@@ -129,9 +204,13 @@ def _status_of(report: pytest.TestReport, excinfo) -> tuple[Status, str, str]:
         return Status.PASS, "", ""
     detail = str(report.longrepr)[-4000:]
     exc = excinfo.value if excinfo else None
-    name = type(exc).__name__ if exc is not None else "Error"
-    message = f"{name}: {first_line(str(exc))}" if exc is not None else first_line(detail)
-    if isinstance(exc, CheckTimeout) or (name == "Failed" and str(exc).startswith("Timeout")):
+    if exc is not None:
+        message, chain = root_cause(exc)
+        if chain:
+            detail = chain + "\n\n" + detail
+    else:
+        message = first_line(detail)
+    if isinstance(exc, CheckTimeout) or (type(exc).__name__ == "Failed" and str(exc).startswith("Timeout")):
         return Status.TIMEOUT, message, detail
     if isinstance(exc, CheckCrashed):
         return Status.CRASH, message, detail
@@ -173,7 +252,7 @@ def import_library(name: str):
         return importlib.import_module(name)
     except Exception as exc:  # noqa: BLE001 - any import-time failure is the row's error
         _import_failures[name] = f"{name} failed to import: {type(exc).__name__}: {first_line(str(exc))}"
-        raise LibraryError(_import_failures[name]) from exc
+        raise LibraryError(_import_failures[name]) from None  # the message names the cause already
 
 
 def _library_fixture(name: str):

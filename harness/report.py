@@ -26,7 +26,50 @@ def environment():
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.filters["first_line"] = first_line
+    env.filters["headroom"] = format_headroom
+    env.filters["measured_line"] = measured_line
+    env.filters["num"] = _num
     return env
+
+
+def _float(value) -> float | None:
+    try:
+        return float(value)  # "inf" travels as a string in JSON
+    except (TypeError, ValueError):
+        return None
+
+
+def _num(value) -> str:
+    number = _float(value)
+    return "" if number is None else "∞" if number == float("inf") else f"{number:.3g}"
+
+
+def format_headroom(value) -> str:
+    """How many times the error may grow before the check fails: "×40", "×2.5", "×0.3" (failing),
+    "exact" (no error at all)."""
+    number = _float(value)
+    if number is None:
+        return ""
+    if number == float("inf"):
+        return "exact"
+    if number >= 1e5:
+        return f"×{number:.0e}".replace("e+0", "e").replace("e+", "e")
+    return f"×{number:.0f}" if number >= 10 else f"×{number:.2g}"
+
+
+def measured_line(entry: dict) -> str:
+    """One measurement in words, for a cell's title: what was compared, the error and its bound."""
+    metric = entry.get("metric", "")
+    value, tolerance = _num(entry.get("value")), _num(entry.get("tolerance"))
+    relation = "≥" if metric == "snr_db" else "≤"
+    parts = [f"{entry.get('name', '')}: {metric} {value} (must be {relation} {tolerance})",
+             f"headroom {format_headroom(entry.get('headroom'))}"]
+    for key, label in (("max_abs", "max abs error"), ("max_rel", "max rel error"), ("mismatched", "mismatched")):
+        if entry.get(key) is not None and key != metric:
+            parts.append(f"{label} {_num(entry[key])}")
+    if entry.get("drift") is not None:
+        parts.append(f"drift ×{_num(entry['drift'])}")
+    return "; ".join(parts)
 
 
 def _log_tail(row_dir: Path) -> str:
@@ -35,6 +78,28 @@ def _log_tail(row_dir: Path) -> str:
     except OSError:
         return ""
     return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+TIME_COLOURS = {"install": "#8c959f", "checks": "#54aeff", "benchmarks": "#d4a72c"}
+
+
+def time_bars(rows: list[dict]) -> dict[str, list[tuple[str, float, float]]]:
+    """Per row, (part, seconds, percent of the slowest row's total) for install and each suite phase, so
+    bars of different rows share one scale."""
+    parts = {}
+    for row in rows:
+        timings = row.get("timings") or {}
+        segments = [("install", _float(timings.get("install_s")) or 0.0)]
+        segments += [(phase, _float(s) or 0.0) for phase, s in (timings.get("phases") or {}).items()]
+        parts[row["name"]] = [(name, s) for name, s in segments if s > 0]
+    longest = max((sum(s for _, s in segs) for segs in parts.values()), default=0.0) or 1.0
+    return {name: [(part, s, 100.0 * s / longest) for part, s in segs] for name, segs in parts.items()}
+
+
+def cuda_mismatch(builds: dict[str, str]) -> bool:
+    """Whether the row's libraries were compiled with different CUDA versions (CPU builds aside)."""
+    versions = {v for v in builds.values() if v and v != "cpu" and not v.startswith("unknown")}
+    return len(versions) > 1
 
 
 def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None) -> str:
@@ -51,6 +116,7 @@ def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None)
     return environment().get_template("report.html.j2").render(bisects=links(run_dir, out.parent),
         s=summary, verdict=verdict, colours={s.value: c for s, c in COLOURS.items()},
         areas=sorted(areas.items()), counts=counts, row_links=row_links, logs=logs, perf=perf,
+        time_bars=time_bars(summary["rows"]), time_colours=TIME_COLOURS, cuda_mismatch=cuda_mismatch,
         corpus_link=os.path.relpath(run_dir.parent.parent / "cases.json", out.parent).replace(os.sep, "/"),
     )
 

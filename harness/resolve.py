@@ -25,7 +25,7 @@ import datetime as dt
 import json
 import os
 import re
-import subprocess
+
 import sys
 import time
 import urllib.request
@@ -38,8 +38,8 @@ from packaging.utils import (InvalidSdistFilename, InvalidWheelFilename, canonic
                              parse_sdist_filename, parse_wheel_filename)
 from packaging.version import InvalidVersion, Version
 
-from harness import fsio
-from harness.status import BROKEN, Status
+from harness import fsio, isolate
+from harness.status import BROKEN, Status, first_line
 
 MAP_FILE = "resolve.json"
 MAP_PAGE = "resolve.html"
@@ -195,10 +195,11 @@ def ask(requirements: list[str], target: Target) -> dict:
                "--python-version", target.python, "--python-platform", target.platform,
                "--default-index", target.index, "-"]
     try:
-        proc = subprocess.run(command, input="\n".join(requirements) + "\n", capture_output=True,
-                              text=True, timeout=RESOLVE_TIMEOUT)
-    except subprocess.TimeoutExpired:
+        proc = isolate.run(command, RESOLVE_TIMEOUT, input="\n".join(requirements) + "\n")
+    except isolate.CheckTimeout:
         return {"status": "error", "resolved": {}, "message": f"uv exceeded {RESOLVE_TIMEOUT} s"}
+    except isolate.CheckCrashed as exc:
+        return {"status": "error", "resolved": {}, "message": first_line(str(exc))}
     message = clean_message(proc.stderr)
     if proc.returncode == 0:
         resolved = {}
@@ -368,9 +369,8 @@ def build_map(options: Options, cache: Cache, asker=ask, log=print) -> dict:
 
 def _uv_version() -> str:
     try:
-        return subprocess.run([uv_binary(), "--version"], capture_output=True, text=True,
-                              timeout=30).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
+        return isolate.run([uv_binary(), "--version"], 30).stdout.strip()
+    except (OSError, isolate.CheckTimeout, isolate.CheckCrashed):
         return "uv"
 
 
@@ -597,4 +597,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with isolate.guard():
+        sys.exit(main())

@@ -1,28 +1,41 @@
-"""Inside a row's environment: record what is installed, then run the suites under a hard bound."""
+"""Inside a row's environment: record what is installed, then run the suites under a hard bound.
+
+Two phases share the row's time bound. The checks run first, on every core (pytest-xdist workers,
+one torch thread each); a check that kills its worker is `crash` alone and xdist replaces the
+worker. The benchmarks run afterwards, alone and serially, so their figures keep their meaning.
+"""
 from __future__ import annotations
 
 import importlib.metadata
 import os
 import platform
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import fsio
+from harness import fsio, isolate
 from harness.collect import BENCHMARKS, PYTEST_EXIT, RESULTS
+from harness.progress import Progress
 from harness.registry import SUITES
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTED_PACKAGES = ("torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchcodec",
                      "numpy", "onnx", "onnxruntime", "onnxscript", "librosa", "scipy", "sentencepiece")
+# The row libraries whose `version.cuda` names the CUDA toolkit they were compiled with.
+CUDA_BUILT = ("torch", "torchvision", "torchaudio")
+# Phase name -> (what the plugin keeps, whether it runs on xdist workers).
+PHASES = {"checks": True, "benchmarks": False}
 
 
 @dataclass(frozen=True)
 class SuiteRun:
-    """Options of one row's suite run; `depth` is recorded in summary.json."""
+    """Options of one row's suite run; `depth` is recorded in summary.json.
+
+    `workers` is the number of xdist workers for the checks (pytest-xdist's `-n`: "auto" is one
+    per core); `timeout` bounds both phases together, in seconds.
+    """
 
     out: Path
     depth: str = "quick"
@@ -30,10 +43,28 @@ class SuiteRun:
     timeout: float = 3600.0
     suites: tuple[str, ...] = ()
     pytest_args: tuple[str, ...] = field(default_factory=tuple)
+    workers: str = "auto"
+
+
+def cuda_builds() -> dict[str, str]:
+    """The CUDA version each row library was compiled with ("cpu" for a CPU build), read in a child
+    process so a library that aborts at import cannot take the runner with it."""
+    code = ("import importlib, json, sys\nout = {}\nfor name in sys.argv[1:]:\n"
+            "    try:\n        m = importlib.import_module(name + '.version')\n"
+            "        out[name] = getattr(m, 'cuda', None) or 'cpu'\n"
+            "    except Exception as exc:\n        out[name] = 'unknown: ' + type(exc).__name__\n"
+            "print(json.dumps(out))")
+    try:
+        done = isolate.run_python(["-c", code, *CUDA_BUILT], 120)
+        import json
+
+        return json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
+    except (isolate.CheckTimeout, isolate.CheckCrashed, ValueError, IndexError):
+        return {}
 
 
 def environment() -> dict:
-    """Resolved versions, the full freeze, and what torch says about its build."""
+    """Resolved versions, the full freeze, and the CUDA build of each row library."""
     freeze = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
     installed = {}
     for name in REPORTED_PACKAGES:
@@ -41,38 +72,79 @@ def environment() -> dict:
             installed[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             pass
+    builds = {name: build for name, build in cuda_builds().items() if name in installed}
     return {"python": platform.python_version(), "platform": platform.platform(),
-            "installed": installed, "freeze": freeze}
+            "installed": installed, "cuda_builds": builds, "freeze": freeze}
 
 
-def pytest_command(run: SuiteRun) -> list[str]:
+def pytest_command(run: SuiteRun, phase: str) -> list[str]:
+    """The pytest command line of one phase ("checks" or "benchmarks")."""
     targets = [str(SUITES / s) for s in run.suites] or [str(SUITES)]
-    return [sys.executable, "-m", "pytest", *targets, "-p", "no:cacheprovider",
-            f"--depth={run.depth}", f"--harness-mode={run.mode}",
-            f"--harness-results={run.out / RESULTS}", f"--junitxml={run.out / 'junit.xml'}",
-            f"--benchmark-json={run.out / BENCHMARKS}", "--benchmark-save-data",
-            *run.pytest_args]
+    # worksteal balances checks of very uneven length (a model export against a biquad filter) and, unlike
+    # xdist's scope-grouping schedulers, reschedules a crashed worker's pending checks on its replacement.
+    parallel = ["-n", run.workers, "--dist", "worksteal", "--max-worker-restart", "1000"] if PHASES[phase] else []
+    junit = "junit.xml" if phase == "checks" else f"junit-{phase}.xml"
+    bench = [f"--benchmark-json={run.out / BENCHMARKS}", "--benchmark-save-data"] if phase == "benchmarks" else []
+    return [sys.executable, "-m", "pytest", *targets, "-p", "no:cacheprovider", "-p", "no:faulthandler",
+            f"--depth={run.depth}", f"--harness-mode={run.mode}", f"--harness-phase={phase}",
+            f"--harness-results={run.out / RESULTS}", f"--junitxml={run.out / junit}",
+            *parallel, *bench, *run.pytest_args]
+
+
+def _run_phase(run: SuiteRun, phase: str, deadline: float, env: dict, progress: Progress) -> dict:
+    started = time.monotonic()
+    timed_out = False
+    with open(run.out / "pytest.log", "a", encoding="utf-8") as log:
+        log.write(f"==== phase {phase}: {' '.join(pytest_command(run, phase))}\n")
+        log.flush()
+        proc = isolate.start(pytest_command(run, phase), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            while proc.poll() is None:
+                if time.monotonic() > deadline:
+                    timed_out = True
+                    break
+                progress.update(phase)
+                time.sleep(0.5)
+        finally:
+            if proc.poll() is None:
+                isolate.kill_tree(proc)
+            proc.wait()
+    progress.update(phase)
+    return {"phase": phase, "returncode": proc.returncode, "timed_out": timed_out,
+            "seconds": round(time.monotonic() - started, 1)}
 
 
 def run_suites(run: SuiteRun) -> dict:
-    """Run pytest in its own process group; a hang past the bound kills the whole tree."""
+    """Run the checks, then the benchmarks, each pytest in its own process group; past the row's bound
+    the running phase's tree is killed and later phases do not start. Returns what pytest.json holds."""
     run.out.mkdir(parents=True, exist_ok=True)
-    (run.out / RESULTS).unlink(missing_ok=True)
+    for stale in (RESULTS, "pytest.log"):
+        (run.out / stale).unlink(missing_ok=True)
     fsio.write_json(run.out / "env.json", environment())
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               # One intra-op thread per process: the workers share the cores, not each other's threads.
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    for inherited in [k for k in env if k.startswith("PYTEST_XDIST_")]:  # we may run inside an xdist worker
+        del env[inherited]
     started = time.monotonic()
-    timed_out = False
-    with open(run.out / "pytest.log", "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(pytest_command(run), cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            proc.wait(timeout=run.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    info = {"returncode": proc.returncode, "timed_out": timed_out, "timeout": run.timeout,
-            "seconds": round(time.monotonic() - started, 1), "depth": run.depth, "mode": run.mode,
-            "suites": list(run.suites)}
-    fsio.write_json(run.out / PYTEST_EXIT, info)
+    phases = []
+    with isolate.guard(), Progress(run.out.name, run.out / RESULTS, previous_results(run.out)) as progress:
+        for phase in PHASES:
+            info = _run_phase(run, phase, started + run.timeout, env, progress)
+            phases.append(info)
+            if info["timed_out"] or info["returncode"] < 0:
+                break
+        died = next((p for p in phases if p["timed_out"] or p["returncode"] < 0), None)
+        info = {"returncode": (died or phases[-1])["returncode"], "timed_out": any(p["timed_out"] for p in phases),
+                "timeout": run.timeout, "seconds": round(time.monotonic() - started, 1), "phases": phases,
+                "depth": run.depth, "mode": run.mode, "suites": list(run.suites)}
+        fsio.write_json(run.out / PYTEST_EXIT, info)
+        progress.finish()
     return info
+
+
+def previous_results(out: Path) -> Path | None:
+    """The same row's results.jsonl in the newest earlier run (for the progress estimate), if any."""
+    runs = out.parent.parent.parent  # runs/<run-id>/rows/<row>
+    earlier = sorted(p for p in runs.glob(f"*/rows/{out.name}/{RESULTS}") if p.parent != out)
+    return earlier[-1] if earlier else None

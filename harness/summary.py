@@ -66,10 +66,13 @@ def build_row(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
         "name": name,
         "pins": install.get("pins", {}),
         "installed": installed,
+        "cuda_builds": env.get("cuda_builds", {}),
         "install": {"status": install.get("status"), "message": install.get("message", ""),
                     "seconds": install.get("seconds")},
         "suites": exit_info,
-        "features": {fid: o.to_json() for fid, o in sorted(outcomes.items())},
+        "timings": collect.timings(install, exit_info, records),
+        "features": _with_measurements({fid: o.to_json() for fid, o in sorted(outcomes.items())},
+                                       collect.feature_measurements(records)),
         "properties": collect.user_properties(records),
         "benchmarks": {},
         "files": sorted(p.name for p in row_dir.iterdir() if p.is_file()),
@@ -78,6 +81,15 @@ def build_row(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
     if bench.exists():
         row["benchmarks"] = load_benchmarks(bench)
     return row
+
+
+def _with_measurements(features: dict[str, dict], measured: dict[str, list[dict]]) -> dict[str, dict]:
+    """Each numerical feature's cell gains `measured` (worst headroom first) and `headroom` (the worst)."""
+    for fid, entries in measured.items():
+        if fid in features and entries:
+            features[fid]["measured"] = entries
+            features[fid]["headroom"] = entries[0]["headroom"]
+    return features
 
 
 def build_summary(run_dir: Path, registry: dict[str, Feature], known: list[Known],

@@ -61,3 +61,39 @@ def test_a_torn_last_line_is_dropped(tmp_path):
     path = tmp_path / "results.jsonl"
     path.write_text('{"collected": {}}\n{"test": "t1", "feat')
     assert read_records(path) == [{"collected": {}}]
+
+
+def measured(name, value, tolerance=1.0, metric="allclose_ratio"):
+    return ["measured", {"name": name, "metric": metric, "value": value, "tolerance": tolerance}]
+
+
+def test_measurements_fold_per_feature_worst_headroom_first():
+    from harness.collect import feature_measurements
+
+    records = [
+        {"collected": {"t1": ["core.a"], "t2": ["core.a", "core.b"]}},
+        {"test": "t1", "features": ["core.a"], "status": "pass",
+         "properties": [measured("exact", 0.0), measured("close", 0.025), ["audio_backends", ["ffmpeg"]]]},
+        {"test": "t2", "features": ["core.a", "core.b"], "status": "pass",
+         "properties": [measured("snr", 26.0, 20.0, "snr_db"), measured("snr", "inf", 20.0, "snr_db")]},
+        {"test": "t3", "features": ["vision.c"], "status": "pass", "properties": []},
+    ]
+    out = feature_measurements(records)
+    assert set(out) == {"core.a", "core.b"}  # vision.c measured nothing: no entry
+    a = out["core.a"]
+    assert [(m["test"], m["name"]) for m in a] == [("t2", "snr"), ("t1", "close"), ("t1", "exact"), ("t2", "snr #2")]
+    assert abs(a[0]["headroom"] - 10 ** (6 / 20)) < 1e-9 and abs(a[1]["headroom"] - 40) < 1e-9
+    assert a[2]["headroom"] == "inf" and a[3]["headroom"] == "inf"  # JSON has no infinity; ties keep order
+    assert [m["name"] for m in out["core.b"]] == ["snr", "snr #2"]
+
+
+def test_a_failing_or_malformed_measurement_is_kept_or_dropped_without_breaking_the_row():
+    from harness.collect import feature_measurements, user_properties
+
+    records = [{"test": "t1", "features": ["core.a"], "status": "fail",
+                "properties": [measured("over", 3.0), ["measured", {"name": "x"}],
+                               ["measured", {"name": "y", "metric": "furlongs", "value": 1, "tolerance": 1}],
+                               measured("nan", "nan")]}]
+    out = feature_measurements(records)["core.a"]
+    assert [(m["name"], m["headroom"]) for m in out] == [("nan", 0.0), ("over", 1 / 3)]
+    assert user_properties(records) == {}  # measurements are not row properties

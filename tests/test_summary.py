@@ -87,3 +87,22 @@ def test_damaged_history_is_reported_and_left_alone(tmp_path, capsys):
     history = summary.load_history(tmp_path)
     assert [h["run_id"] for h in history] == ["r1"]
     assert "unreadable" in capsys.readouterr().err and bad.read_text() == "{ torn"
+
+
+def test_numerical_features_carry_their_measurements_and_older_rows_do_not_need_them(tmp_path):
+    run = tmp_path / "runs" / "r1"
+    summary.start_run(run, {"run_id": "r1"})
+    make_row(run, "row", {"core.a": "pass", "core.b": "pass"})
+    results = run / "rows" / "row" / "results.jsonl"
+    lines = [json.loads(x) for x in results.read_text().splitlines()]
+    lines[1]["properties"] = [["measured", {"name": "mfcc", "metric": "max_abs", "value": 1e-4, "tolerance": 1e-2,
+                                            "max_abs": 1e-4}], ["audio_backends", ["ffmpeg"]]]
+    results.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    row = summary.build_summary(run, REGISTRY, [])["rows"][0]
+    a, b = row["features"]["core.a"], row["features"]["core.b"]
+    assert a["status"] == "pass" and a["headroom"] == 100.0
+    assert a["measured"] == [{"test": "t-core.a", "name": "mfcc", "metric": "max_abs", "value": 1e-4,
+                              "tolerance": 1e-2, "max_abs": 1e-4, "headroom": 100.0}]
+    assert "measured" not in b and "headroom" not in b  # a feature that measured nothing is unchanged
+    assert row["properties"] == {"audio_backends": ["ffmpeg"]}
+    assert summary.verdict({"rows": [row]}).exit_code == 0

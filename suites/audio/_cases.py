@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from harness.measure import compare, record
 from suites.audio._signals import spectrogram_like, voice_like
 
 SAMPLE_RATE = 16000
@@ -80,7 +81,10 @@ def batch_for(torch, case: Case):
     return torch.from_numpy(np.stack(items))
 
 
-def assert_close(torch, actual, expected):
+def assert_close(torch, request, name: str, actual, expected):
+    """torch.testing.assert_close at RTOL and ATOL_OF_PEAK of the reference's peak, its measured
+    error recorded first (harness.measure) so a pass shows its headroom and a fail its size."""
     assert actual.shape == expected.shape, f"{tuple(actual.shape)} != {tuple(expected.shape)}"
     atol = ATOL_OF_PEAK * float(expected.abs().max())
+    record(request, compare(name, actual.detach().numpy(), expected.detach().numpy(), rtol=RTOL, atol=atol))
     torch.testing.assert_close(actual, expected, rtol=RTOL, atol=atol)

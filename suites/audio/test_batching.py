@@ -10,7 +10,7 @@ from suites.audio._cases import CASES, assert_close, batch_for, call
 
 @pytest.mark.feature("audio.transforms.batching")
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_batch_equals_items_stacked(torch, torchaudio, case):
+def test_batch_equals_items_stacked(torch, torchaudio, request, case):
     """fn(batch) == stack(fn(item)); random transforms replayed from the same seed."""
     fn = case.build(torchaudio)
     batch = batch_for(torch, case)
@@ -21,6 +21,6 @@ def test_batch_equals_items_stacked(torch, torchaudio, case):
     else:
         expected = torch.stack([call(torch, fn, case, item) for item in batch])
     try:
-        assert_close(torch, actual, expected)
+        assert_close(torch, request, f"{case.name}: batch vs items stacked", actual, expected)
     except AssertionError as exc:  # assert_close raises AssertionError: keep it a `fail`
         raise AssertionError(f"{case.name}: {exc}") from None

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+from harness.measure import Measurement, record
 from harness.plugin import require_module
 from suites.audio._signals import voice_like
 
@@ -64,10 +65,11 @@ def signal():
     return voice_like(SAMPLE_RATE, 0.5, channels=2, seed=2, peak=PEAK).astype(np.float64)
 
 
-def compare(torch, actual, expected, dtype):
+def compare(torch, request, name, actual, expected, dtype):
     actual = actual.to(torch.float64).numpy()
     assert actual.shape == expected.shape
-    worst = np.abs(actual - expected).max()
+    worst = float(np.abs(actual - expected).max())
+    record(request, Measurement(f"{name} vs scipy ({dtype})", "max_abs", worst, ATOL[dtype], max_abs=worst))
     assert worst <= ATOL[dtype], f"max |difference| {worst:.3g} > {ATOL[dtype]:g} ({dtype})"
 
 
@@ -81,7 +83,7 @@ def test_biquad_filters_match_cookbook_through_scipy(torch, torchaudio, request,
     b, a = cookbook(*design)
     expected = scipy_signal.lfilter(b, a, signal, axis=-1)
     x = torch.from_numpy(signal).to(getattr(torch, dtype))
-    compare(torch, call(torchaudio.functional, x), expected, dtype)
+    compare(torch, request, name, call(torchaudio.functional, x), expected, dtype)
 
 
 @pytest.mark.feature("audio.transforms.biquad")
@@ -93,7 +95,7 @@ def test_biquad_with_raw_coefficients_matches_scipy(torch, torchaudio, request, 
     scale = 3.0  # un-normalised coefficients: both sides multiplied by the same a0
     x = torch.from_numpy(signal).to(getattr(torch, dtype))
     actual = torchaudio.functional.biquad(x, *(scale * b), *(scale * a))
-    compare(torch, actual, scipy_signal.lfilter(b, a, signal, axis=-1), dtype)
+    compare(torch, request, "biquad", actual, scipy_signal.lfilter(b, a, signal, axis=-1), dtype)
 
 
 @pytest.mark.feature("audio.transforms.biquad")
@@ -106,4 +108,4 @@ def test_lfilter_higher_order_matches_scipy(torch, torchaudio, request, signal, 
     x = torch.from_numpy(signal).to(t)
     actual = torchaudio.functional.lfilter(x, torch.tensor(a, dtype=t), torch.tensor(b, dtype=t),
                                            clamp=False)
-    compare(torch, actual, scipy_signal.lfilter(b, a, signal, axis=-1), dtype)
+    compare(torch, request, "lfilter butterworth", actual, scipy_signal.lfilter(b, a, signal, axis=-1), dtype)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fixtures.audio import build_commonvoice, build_librispeech
+from harness.measure import Measurement, record
 from harness.plugin import require_module
 from suites.audio import _compat
 
@@ -71,9 +72,12 @@ def test_commonvoice_yields_the_rows_written(torch, torchaudio, request, commonv
         assert rate == item.sample_rate
         reference = sf.read(str(item.clip), dtype="float32", always_2d=True)[0].T
         assert waveform.shape == reference.shape, f"row {index}: shape {tuple(waveform.shape)}"
-        worst = np.abs(waveform.numpy() - reference).max()
+        worst = float(np.abs(waveform.numpy() - reference).max())
+        record(request, Measurement(f"row {index}: vs soundfile's decode", "max_abs", worst, MP3_DECODER_ATOL,
+                                    max_abs=worst))
         assert worst <= MP3_DECODER_ATOL, f"row {index}: {worst:.3g} from soundfile's decode"
         n = min(reference.shape[1], item.source.shape[1])
         noise = waveform.numpy()[:, :n] - item.source[:, :n]
-        snr = 10 * np.log10(np.sum(item.source[:, :n] ** 2) / np.sum(noise ** 2))
+        snr = float(10 * np.log10(np.sum(item.source[:, :n] ** 2) / np.sum(noise ** 2)))
+        record(request, Measurement(f"row {index}: SNR against the clip encoded (dB)", "snr_db", snr, MP3_MIN_SNR_DB))
         assert snr >= MP3_MIN_SNR_DB, f"row {index}: {snr:.1f} dB SNR against the clip encoded"

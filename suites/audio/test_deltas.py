@@ -6,6 +6,7 @@ with the edges replicated (HTK's delta definition, also librosa.feature.delta's 
 import numpy as np
 import pytest
 
+from harness.measure import Measurement, record
 from harness.plugin import require_module
 from suites.audio._signals import spectrogram_like
 
@@ -24,15 +25,16 @@ def reference_deltas(spec: np.ndarray, win_length: int) -> np.ndarray:
 
 @pytest.mark.feature("audio.transforms.deltas")
 @pytest.mark.parametrize("win_length", [3, 5, 9])
-def test_compute_deltas_matches_regression_formula(torch, torchaudio, win_length):
+def test_compute_deltas_matches_regression_formula(torch, torchaudio, request, win_length):
     """Functional and transform agree with the formula, edges replicated, any leading dims."""
     spec = spectrogram_like((2, 20, 50), seed=6)
     expected = reference_deltas(spec, win_length)
     functional = torchaudio.functional.compute_deltas(torch.from_numpy(spec), win_length=win_length)
     module = torchaudio.transforms.ComputeDeltas(win_length=win_length)(torch.from_numpy(spec))
-    for actual in (functional, module):
+    for how, actual in (("functional", functional), ("transform", module)):
         assert actual.shape == spec.shape
-        worst = np.abs(actual.numpy() - expected).max()
+        worst = float(np.abs(actual.numpy() - expected).max())
+        record(request, Measurement(f"{how} vs formula", "max_abs", worst, ATOL, max_abs=worst))
         assert worst <= ATOL, f"max |difference| {worst:.3g}"
 
 
@@ -43,5 +45,6 @@ def test_compute_deltas_matches_librosa_delta(torch, torchaudio, request):
     spec = spectrogram_like((13, 40), seed=7)
     expected = librosa.feature.delta(spec.astype(np.float64), width=5, order=1, mode="nearest")
     actual = torchaudio.functional.compute_deltas(torch.from_numpy(spec), win_length=5).numpy()
-    worst = np.abs(actual - expected).max()
+    worst = float(np.abs(actual - expected).max())
+    record(request, Measurement("vs librosa.feature.delta", "max_abs", worst, ATOL, max_abs=worst))
     assert worst <= ATOL, f"max |difference| {worst:.3g}"

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 
+from harness.measure import compare, record
 from harness.plugin import require_module
 from suites.audio._signals import voice_like
 
@@ -59,21 +60,23 @@ def band_power_ratio(scipy_signal, error: np.ndarray) -> float:
     ("power", 0.25, 0.5), ("power", 4.0, 2.0),
     ("db", -6.0, 10 ** (-6.0 / 20)), ("db", 10.0, 10 ** (10.0 / 20)),
 ])
-def test_vol_scales_then_clamps(torch, torchaudio, gain_type, gain, linear):
+def test_vol_scales_then_clamps(torch, torchaudio, request, gain_type, gain, linear):
     """Vol multiplies by the amplitude ratio the gain type defines, then clamps to [-1, 1]."""
     x = voice_like(SAMPLE_RATE, 0.25, channels=2, seed=8)
     expected = np.clip(x * np.float32(linear), -1, 1)
     actual = torchaudio.transforms.Vol(gain, gain_type)(torch.from_numpy(x)).numpy()
+    record(request, compare(f"Vol({gain}, {gain_type}) vs closed form", actual, expected, rtol=GAIN_RTOL, atol=0))
     np.testing.assert_allclose(actual, expected, rtol=GAIN_RTOL, atol=0)
 
 
 @pytest.mark.feature("audio.transforms.gain_dither")
 @pytest.mark.parametrize("gain_db", [-20.0, 0.0, 3.5])
-def test_gain_multiplies_by_ten_to_the_db_over_twenty(torch, torchaudio, gain_db):
+def test_gain_multiplies_by_ten_to_the_db_over_twenty(torch, torchaudio, request, gain_db):
     """functional.gain: x * 10^(dB/20), no clamping."""
     x = voice_like(SAMPLE_RATE, 0.25, seed=9)
     expected = x * np.float32(10 ** (gain_db / 20))
     actual = torchaudio.functional.gain(torch.from_numpy(x), gain_db).numpy()
+    record(request, compare(f"gain({gain_db} dB) vs closed form", actual, expected, rtol=GAIN_RTOL, atol=0))
     np.testing.assert_allclose(actual, expected, rtol=GAIN_RTOL, atol=0)
 
 

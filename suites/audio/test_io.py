@@ -7,6 +7,7 @@ the files are cross-checked with soundfile (libsndfile), an independent reader a
 import numpy as np
 import pytest
 
+from harness.measure import Measurement, record
 from harness.plugin import require_module
 from suites.audio import _compat
 from suites.audio._signals import voice_like
@@ -49,7 +50,9 @@ def test_save_then_load_keeps_rate_and_samples(torch, torchaudio, request, tmp_p
         assert rate == SAMPLE_RATE, f"{route}: loaded rate {rate}"
         # Integer PCM is lossless: every reader maps the integer k to k / 2^(b-1).
         assert np.array_equal(loaded.numpy(), reference), f"{route}: samples differ from soundfile's"
-        worst = np.abs(reference - waveform).max() / STEP[info.subtype]
+        worst = float(np.abs(reference - waveform).max() / STEP[info.subtype])
+        record(request, Measurement(f"{route} {ext} {info.subtype}: steps from what was saved", "max_abs", worst, 1.5,
+                                    max_abs=worst))
         assert worst <= 1.5, f"{route}: {info.subtype} samples {worst:.2f} steps from what was saved"
 
 

@@ -8,6 +8,7 @@ librosa runs in float64 on the same float32 samples; torchaudio runs in float32.
 import numpy as np
 import pytest
 
+from harness.measure import Measurement, compare, record
 from harness.plugin import require_module
 from suites.audio._signals import voice_like
 
@@ -32,8 +33,10 @@ def waveform():
     return voice_like(SAMPLE_RATE, 1.0, seed=1)[0]
 
 
-def assert_spectra_close(actual, expected):
+def assert_spectra_close(request, name, actual, expected):
     assert actual.shape == expected.shape, f"{actual.shape} != {expected.shape}"
+    # The same bound as allclose's atol + rtol * |expected|: its ratio is recorded (<= 1 passes).
+    record(request, compare(name, actual, expected, rtol=SPEC_RTOL, atol=SPEC_ATOL_OF_PEAK * float(expected.max())))
     bound = SPEC_ATOL_OF_PEAK * expected.max() + SPEC_RTOL * np.abs(expected)
     worst = np.max(np.abs(actual - expected) - bound)
     assert worst <= 0, f"max excess over bound {worst:.3g} (peak {expected.max():.3g})"
@@ -49,7 +52,7 @@ def test_spectrogram_matches_librosa_stft(torch, torchaudio, request, depth, wav
             torch.from_numpy(waveform)).numpy()
         expected = np.abs(librosa.stft(waveform.astype(np.float64), n_fft=n_fft, hop_length=hop,
                                        window="hann", center=True, pad_mode="reflect")) ** power
-        assert_spectra_close(actual, expected)
+        assert_spectra_close(request, f"spectrogram n_fft={n_fft} vs librosa", actual, expected)
 
 
 @pytest.mark.feature("audio.transforms.mfcc")
@@ -63,7 +66,7 @@ def test_melspectrogram_matches_librosa(torch, torchaudio, request, depth, wavef
         expected = librosa.feature.melspectrogram(
             y=waveform.astype(np.float64), sr=SAMPLE_RATE, n_fft=n_fft, hop_length=hop,
             n_mels=n_mels, htk=mel_scale == "htk", norm=norm, pad_mode="reflect")
-        assert_spectra_close(actual, expected)
+        assert_spectra_close(request, f"melspectrogram n_fft={n_fft} {mel_scale} vs librosa", actual, expected)
 
 
 @pytest.mark.feature("audio.transforms.mfcc")
@@ -81,5 +84,7 @@ def test_mfcc_matches_librosa(torch, torchaudio, request, depth, waveform):
         log_mel = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0)
         expected = librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc, dct_type=2, norm="ortho")
         assert actual.shape == expected.shape
-        worst = np.abs(actual - expected).max()
+        worst = float(np.abs(actual - expected).max())
+        record(request, Measurement(f"mfcc n_fft={n_fft} {mel_scale} vs librosa (dB)", "max_abs", worst, MFCC_ATOL,
+                                    max_abs=worst))
         assert worst <= MFCC_ATOL, f"max |MFCC difference| {worst:.3g} dB"

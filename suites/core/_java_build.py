@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +83,7 @@ def _key(torch, tools: dict[str, str]) -> str:
     for path in sorted(SOURCES.rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(SOURCES).as_posix().encode() + path.read_bytes())
-    compiler = subprocess.run([tools["g++"], "--version"], capture_output=True, text=True).stdout
+    compiler = run([tools["g++"], "--version"], 60).stdout
     build = (torch.__version__, torch.version.git_version, torch.version.cuda)
     digest.update(repr((_gxx_flags(torch, tools), compiler, build)).encode())
     return digest.hexdigest()[:16]

@@ -108,11 +108,11 @@ def resolve(session):
     session.run("python", "-m", "harness.resolve", *session.posargs, env={"PYTHONPATH": os.getcwd()})
 
 
-@nox.session(venv_backend="none")
+@nox.session(reuse_venv=True)
 def cases(session):
     """The corpus of real upstream breakages (cases/*.toml): caught, missed or disturbed, and a score."""
-    session.run(sys.executable, "-m", "harness.cases", *session.posargs,
-                env={"PYTHONPATH": os.getcwd()}, external=True)
+    session.install(*HARNESS_DEPS, "psutil", "nox", "uv")  # each case runs `nox -s matrix` from here
+    session.run("python", "-m", "harness.cases", *session.posargs, env={"PYTHONPATH": os.getcwd()})
 
 
 @nox.session(reuse_venv=True)

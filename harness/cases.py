@@ -26,7 +26,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import fsio
+from harness import fsio, isolate
 from harness.matrix import SAFE_NAME, MatrixError, Row, check_rows
 from harness.status import Status
 
@@ -39,6 +39,7 @@ CASE_KEYS = {"title", "link", "suites", "k", "reference", "timeout", "row", "exp
 EXPECT_KEYS = {"status", "message"}
 CAUGHT, MISSED, DISTURBED = "caught", "missed", "disturbed"
 USAGE_ERROR = 2
+INSTALL_BOUND_S = 900.0  # resolving and installing one row (a cold torch download included)
 
 
 class CaseError(MatrixError):
@@ -255,8 +256,18 @@ def run_case(case: Case, reports: Path, depth: str = "quick") -> tuple[dict | No
     if case.k:
         command += ["-k", case.k]
     started = time.monotonic()
+    bound = len(case.rows) * (case.timeout + INSTALL_BOUND_S)
     with open(folder / "nox.log", "w", encoding="utf-8") as log:
-        code = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+        proc = isolate.start(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            code = proc.wait(timeout=bound)
+        except subprocess.TimeoutExpired:
+            isolate.kill_tree(proc)
+            code = proc.wait()
+            log.write(f"\ncases: the run exceeded {bound:g} s; its process tree was killed\n")
+        finally:
+            if proc.poll() is None:
+                isolate.kill_tree(proc)
     seconds = round(time.monotonic() - started, 1)
     run_dir = folder / "runs" / run_id
     try:
@@ -320,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         for case in cases:
             print(f"{case.name}: {len(case.rows)} rows, suites {' '.join(case.suites)}: {case.link}")
         return 0
+    with isolate.guard():
+        return _run_all(cases, args)
+
+
+def _run_all(cases: list[Case], args) -> int:
     started, clock = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), time.monotonic()
     records, results = [], []
     for case in cases:

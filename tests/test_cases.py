@@ -1,4 +1,5 @@
 """The corpus of real upstream breakages: validation of case files and the caught/missed/disturbed verdict."""
+import contextlib
 import json
 from pathlib import Path
 
@@ -252,6 +253,7 @@ def test_main_writes_a_versioned_result_and_scores(write, tmp_path, monkeypatch,
                        bad={"audio.transforms.mfcc": outcomes[case.name]}), 12.5, 1, run_dir
 
     monkeypatch.setattr(cases, "run_case", fake_run)
+    monkeypatch.setattr(cases.isolate, "guard", contextlib.nullcontext)  # no subreaper in the test process
     reports = tmp_path / "reports"
     code = cases.main(["--cases", str(tmp_path / "corpus"), "--reports", str(reports)])
     out = capsys.readouterr().out

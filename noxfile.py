@@ -23,7 +23,7 @@ except MatrixError as error:
 
 RUN_ID = os.environ.setdefault("HARNESS_RUN_ID", summary.new_run_id())
 RUN_DIR = summary.runs_dir() / RUN_ID
-HARNESS_DEPS = ["packaging", "jinja2"]
+HARNESS_DEPS = ["packaging", "jinja2", "psutil"]  # psutil: harness.isolate.guard()
 
 
 @nox.session(reuse_venv=True)
@@ -111,7 +111,7 @@ def resolve(session):
 @nox.session(reuse_venv=True)
 def cases(session):
     """The corpus of real upstream breakages (cases/*.toml): caught, missed or disturbed, and a score."""
-    session.install(*HARNESS_DEPS, "psutil", "nox", "uv")  # each case runs `nox -s matrix` from here
+    session.install(*HARNESS_DEPS, "nox", "uv")  # each case runs `nox -s matrix` from here
     session.run("python", "-m", "harness.cases", *session.posargs, env={"PYTHONPATH": os.getcwd()})
 
 

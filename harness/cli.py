@@ -25,7 +25,7 @@ def cmd_validate(args) -> int:
 def cmd_run_suites(args) -> int:
     info = run_suites(SuiteRun(out=Path(args.out), depth=args.depth, mode=args.mode,
                                timeout=args.timeout, suites=tuple(args.suites),
-                               pytest_args=tuple(args.pytest_args)))
+                               pytest_args=tuple(args.pytest_args), workers=args.workers))
     print(f"suites finished: exit {info['returncode']} in {info['seconds']} s"
           + (" (killed at the time bound)" if info["timed_out"] else ""))
     return 0
@@ -111,7 +111,7 @@ def cmd_here(args) -> int:
     fsio.write_json(row_dir / "install.json", {"status": "ok", "message": "current environment",
                                                "pins": {}, "requirements": []})
     cmd_run_suites(argparse.Namespace(out=row_dir, depth=args.depth, mode="here", timeout=args.timeout,
-                                      suites=args.suites, pytest_args=args.pytest_args))
+                                      suites=args.suites, pytest_args=args.pytest_args, workers=args.workers))
     return cmd_report(argparse.Namespace(reports=reports, run=run_id, merge=[],
                                          expectations=args.expectations))
 
@@ -128,6 +128,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--depth", choices=("quick", "full"), default="quick")
         sp.add_argument("--timeout", type=float, default=3600.0, help="bound on the whole suite run, s")
         sp.add_argument("--suites", nargs="*", default=[], help="paths under suites/ (default: all)")
+        sp.add_argument("--workers", default="auto", help="xdist workers for the checks (auto: one per core)")
         sp.add_argument("pytest_args", nargs="*", help="after --: passed to pytest")
 
     r = sub.add_parser("run-suites", help="run the suites in this environment into a row folder")

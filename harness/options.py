@@ -11,6 +11,7 @@ class RunOptions:
     suites: tuple[str, ...] = ()
     timeout: float = 3600.0
     pytest_args: tuple[str, ...] = ()
+    workers: str = "auto"
 
     @classmethod
     def parse(cls, argv: list[str]) -> "RunOptions":
@@ -19,11 +20,13 @@ class RunOptions:
                        help="quick: each family of checks once (CI); full: every model and exporter")
         p.add_argument("--suites", nargs="+", default=[], help="paths under suites/, e.g. core vision/test_onnx.py")
         p.add_argument("--timeout", type=float, default=cls.timeout, help="bound on one row's suites, s")
+        p.add_argument("--workers", default=cls.workers,
+                       help="xdist workers for the checks: a number, or auto (one per core)")
         known, rest = p.parse_known_args(argv)
-        return cls(known.depth, tuple(known.suites), known.timeout, tuple(rest))
+        return cls(known.depth, tuple(known.suites), known.timeout, tuple(rest), known.workers)
 
     def suite_args(self) -> list[str]:
-        args = ["--depth", self.depth, "--timeout", str(self.timeout)]
+        args = ["--depth", self.depth, "--timeout", str(self.timeout), "--workers", self.workers]
         if self.suites:
             args += ["--suites", *self.suites]
         if self.pytest_args:

@@ -4,6 +4,10 @@ Each test names the features it checks with ``@pytest.mark.feature("area.x.y")``
 marks a feature ``absent`` where the registry documents that the installed release does not
 ship it, ``n/a`` for CUDA features without a GPU, turns a library that fails at import into
 ``error`` (never a skip), and writes one JSON line per test to ``--harness-results``.
+
+Under pytest-xdist (how a row runs its checks) every worker appends its own lines; when a worker dies
+in a check, the controller writes that check's ``crash`` line, naming the signal from the worker's
+faulthandler log, and xdist runs the rest on a fresh worker.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ import pytest
 
 from harness.isolate import CheckCrashed, CheckTimeout
 from harness.registry import load_registry
-from harness.status import Status, first_line, root_cause
+from harness.status import Status, first_line, normalise, root_cause
 
 LIBRARIES = ("torch", "torchvision", "torchaudio", "torchtext")
 ABSENT, NOT_APPLICABLE, MISSING_PREREQ = "absent: ", "n/a: ", "prerequisite missing: "
@@ -120,7 +124,7 @@ def pytest_collection_finish(session) -> None:
         unknown = [fid for fid in ids if fid not in registry]
         if unknown:
             raise pytest.UsageError(f"{item.nodeid}: feature {unknown[0]} is not in the registry")
-    if session.items or not os.environ.get("PYTEST_XDIST_WORKER"):
+    if session.items:  # not on the xdist controller, which collects nothing
         _write({"collected": {item.nodeid: features_of(item) for item in session.items}})
 
 
@@ -149,7 +153,7 @@ def pytest_handlecrashitem(crashitem: str, report, sched) -> None:
     elif code is not None and code > 0 and not trace:
         how = f"exited with status {code} without reporting (os._exit?)"
     _write({"test": crashitem, "features": None, "status": Status.CRASH.value,
-            "message": f"the check's process {how}", "detail": first_line(trace, 4000) and trace[-4000:],
+            "message": f"the check's process {how}", "detail": normalise(trace)[-4000:],
             "duration": 0.0, "properties": [], "time": time.time()})
 
 

@@ -113,7 +113,9 @@ class Progress:
                 print(f"{self.row}: {self.tally.module_line(finished)} ({_clock(time.monotonic() - self.started)})",
                       file=self.stream, flush=True)
         if self.live is not None:
-            self.live.update(self.line())
+            from rich.text import Text
+
+            self.live.update(Text(self.line()))  # plain text: no markup or number highlighting
 
     def finish(self) -> None:
         """After the row: the features that are not pass/absent/n/a, one line each."""
@@ -126,7 +128,7 @@ class Progress:
         outcomes = feature_outcomes(load_registry(), read_records(self.results), exit_info)
         attention = sorted((fid, o) for fid, o in outcomes.items() if o.status not in QUIET)
         if self.live is not None:
-            self.live.update(self.line())
+            self.update(self.phase)
             self.__exit__(None, None, None)
         if not attention:
             print(f"{self.row}: every feature pass, absent or n/a", file=self.stream, flush=True)

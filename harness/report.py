@@ -98,7 +98,7 @@ def time_bars(rows: list[dict]) -> dict[str, list[tuple[str, float, float]]]:
 
 def cuda_mismatch(builds: dict[str, str]) -> bool:
     """Whether the row's libraries were compiled with different CUDA versions (CPU builds aside)."""
-    versions = {v for v in builds.values() if v and v != "cpu" and not v.startswith("unknown")}
+    versions = {v for v in map(str, builds.values()) if v[:1].isdigit()}
     return len(versions) > 1
 
 

@@ -7,6 +7,7 @@ worker. The benchmarks run afterwards, alone and serially, so their figures keep
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -23,8 +24,6 @@ from harness.registry import SUITES
 ROOT = Path(__file__).resolve().parent.parent
 REPORTED_PACKAGES = ("torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchcodec",
                      "numpy", "onnx", "onnxruntime", "onnxscript", "librosa", "scipy", "sentencepiece")
-# The row libraries whose `version.cuda` names the CUDA toolkit they were compiled with.
-CUDA_BUILT = ("torch", "torchvision", "torchaudio")
 # Phase name -> (what the plugin keeps, whether it runs on xdist workers).
 PHASES = {"checks": True, "benchmarks": False}
 
@@ -47,17 +46,10 @@ class SuiteRun:
 
 
 def cuda_builds() -> dict[str, str]:
-    """The CUDA version each row library was compiled with ("cpu" for a CPU build), read in a child
-    process so a library that aborts at import cannot take the runner with it."""
-    code = ("import importlib, json, sys\nout = {}\nfor name in sys.argv[1:]:\n"
-            "    try:\n        m = importlib.import_module(name + '.version')\n"
-            "        out[name] = getattr(m, 'cuda', None) or 'cpu'\n"
-            "    except Exception as exc:\n        out[name] = 'unknown: ' + type(exc).__name__\n"
-            "print(json.dumps(out))")
+    """The CUDA version each row library was compiled with ("cpu" for a CPU build); see harness.cuda_probe."""
     try:
-        done = isolate.run_python(["-c", code, *CUDA_BUILT], 120)
-        import json
-
+        done = isolate.run_python(["-m", "harness.cuda_probe"], 120,
+                                  env=dict(os.environ, PYTHONPATH=str(ROOT)))
         return json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
     except (isolate.CheckTimeout, isolate.CheckCrashed, ValueError, IndexError):
         return {}

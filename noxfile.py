@@ -111,6 +111,11 @@ def resolve(session):
 @nox.session(reuse_venv=True)
 def cases(session):
     """The corpus of real upstream breakages (cases/*.toml): caught, missed or disturbed, and a score."""
+    from harness.cases import check
+
+    if problem := check(session.posargs):
+        print(problem, file=sys.stderr)
+        sys.exit(2)  # a malformed case, like a malformed matrix: usage error, nothing built or written
     session.install(*HARNESS_DEPS, "nox", "uv")  # each case runs `nox -s matrix` from here
     session.run("python", "-m", "harness.cases", *session.posargs, env={"PYTHONPATH": os.getcwd()})
 

@@ -317,6 +317,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def check(argv: list[str]) -> str | None:
+    """The one-line problem with the cases `argv` would run, or None. The noxfile asks before it
+    builds anything, so that `nox -s cases` exits 2 on a malformed case, as `nox -s matrix` does."""
+    args = parser().parse_args(argv)
+    from harness.registry import RegistryError, load_registry
+
+    try:
+        load_cases(args.cases, args.names, set(load_registry()))
+    except (MatrixError, RegistryError) as exc:
+        return f"error: {exc}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from harness.registry import RegistryError, load_registry

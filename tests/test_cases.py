@@ -160,6 +160,26 @@ def test_main_exits_2_with_one_line_and_writes_nothing(write, tmp_path, capsys):
     assert not reports.exists()
 
 
+def test_nox_s_cases_exits_2_on_a_malformed_case_before_building_anything(write, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    corpus = tmp_path / "corpus"
+    write("corpus/demo.toml", GOOD.replace('link = "https://', 'link = "ftp://'))
+    assert cases.check(["--cases", str(corpus)]).startswith(f"error: {corpus / 'demo.toml'}: field 'link'")
+    write("corpus/demo.toml", GOOD)
+    assert cases.check(["--cases", str(corpus)]) is None
+    write("corpus/demo.toml", GOOD.replace('reference = "good"', 'reference = "best"'))
+    proc = subprocess.run([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", "cases", "--",
+                           "--cases", str(corpus), "--reports", str(tmp_path / "reports")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"error: {corpus / 'demo.toml'}: field 'reference'" in proc.stderr
+    assert not (tmp_path / "reports").exists()
+
+
 def test_an_unknown_case_name_exits_2(write, tmp_path, capsys):
     write("corpus/demo.toml", GOOD)
     assert cases.main(["--cases", str(tmp_path / "corpus"), "nosuch"]) == 2

@@ -29,9 +29,16 @@ NORM_BIAS = (-0.5, 0.5)
 # same ranges are taken as absolute values, as in the issue: running_mean ~ U(-1, 1), running_var ~ U(0.5, 2).
 RUNNING_MEAN = (-1.0, 1.0)
 RUNNING_VAR = (0.5, 2.0)
-# A channel whose input hardly varies on the probe (a ReLU that is off for the whole batch) would get a variance
-# near 0 and divide by sqrt(eps): give it at least this share of the layer's average variance.
-VAR_FLOOR = 1e-2
+# A channel whose input hardly varies on the probe would get a variance near 0 and a gain of 1/sqrt(eps); one
+# measured on few samples (a 2x2 map of a small batch) is underestimated by chance. Either makes the network
+# chaotic: measured on Inception V3 with a 2-image probe and a floor of 1e-2, an input perturbation of 1e-6 moved
+# the logits by 1.5x their scale. Give every channel at least this share of the layer's average variance
+# (with it and `probe_images`' sizes: 2e-5 to 3e-4 of the scale on the quick sample; default BatchNorm: 3e-6).
+VAR_FLOOR = 0.3
+# Probe images: enough that the last stage of a classifier (2x2 at 64 px, 7x7 at 224 px) sees >= ~100 values per
+# channel: PROBE_PIXELS / side**2 images, at least PROBE_MIN. EfficientNetV2-S at 64 px: 2 images gave logits
+# of 1e7, 16 gave 300, 32 gave 16 (the O(1) it has on the probe itself) when evaluated on other images.
+PROBE_PIXELS, PROBE_MIN = 32 * 64 * 64, 4
 # Conv/linear/attention-projection weights: He (kaiming) normal over fan_in, std = sqrt(2 / fan_in). It keeps the
 # second moment of a ReLU network layer to layer, so networks without normalisation (AlexNet, VGG, SqueezeNet)
 # and heads after the last norm neither vanish nor explode with depth; PyTorch's default init (kaiming_uniform
@@ -53,7 +60,7 @@ LAYER_SCALE = (0.1, 1.0)
 # relative_coords_table, anchors, the lite interpreter's constants): they are left alone.
 
 
-def realistic(torch, model, *, seed: int = 0, probe: tuple | None = None):
+def realistic(torch, model, *, seed: int = 0, probe: tuple | None = None, keep_zero: bool = False):
     """Redraw `model`'s parameters and normalisation statistics in place from a seeded distribution; return it.
 
     `torch` is the row's torch module. `seed` (an int) fixes every draw: the same model class and seed give the
@@ -64,6 +71,13 @@ def realistic(torch, model, *, seed: int = 0, probe: tuple | None = None):
     running_mean = mean + std * U(-1, 1), running_var = var * U(0.5, 2), per channel. Every layer's output then
     stays O(1) however deep the network is; without `probe` the ranges are absolute (mean U(-1, 1), var
     U(0.5, 2)), which is what the issue measured on ResNet18 and keeps a ResNet's logits O(1-10) too.
+    With a probe, each conv/linear weight is also scaled so its weighted sum has unit standard deviation on the
+    probe (see `_relative_statistics`).
+    `keep_zero=True` keeps one property of a fresh model, for a check that needs it: an all-zero input gives an
+    all-zero output in every layer. Conv/linear/attention biases and the biases of normalisers without running
+    statistics (LayerNorm, GroupNorm) are then 0, and each running-statistic normaliser's bias is set
+    from its (still random) statistics so that 0 maps to 0: bias = running_mean * weight / sqrt(running_var + eps);
+    with a probe the weights are scaled on the second moment of their output (nothing re-centres the signal).
     Distributions and their reasons: the constants above. The module keeps its train/eval mode. Call it before
     scripting, fusing, quantizing, exporting or timing (observers and fused modules are not touched).
 
@@ -101,26 +115,37 @@ def realistic(torch, model, *, seed: int = 0, probe: tuple | None = None):
             elif _is_norm(torch, module):
                 for key, bounds in (("weight", NORM_WEIGHT), ("bias", NORM_BIAS)):
                     if floating(own.get(key)):
-                        own.pop(key).copy_(uniform(module._parameters[key], *bounds))
+                        drawn = uniform(module._parameters[key], *bounds)
+                        own.pop(key).copy_(drawn * 0.0 if keep_zero and key == "bias" else drawn)
             elif isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
                 weight = own.pop("weight", None)
                 if floating(weight):
                     weight.copy_(normal(weight, 0.0, WEIGHT_GAIN / math.sqrt(fan_in(_transposed(module, weight)))))
                 if floating(own.get("bias")):
-                    own.pop("bias").copy_(uniform(module.bias, *BIAS))
+                    own.pop("bias").copy_(uniform(module.bias, *BIAS) * (0.0 if keep_zero else 1.0))
             elif isinstance(module, nn.MultiheadAttention):
                 for key in [k for k in own if k.endswith("_weight")]:
                     weight = own.pop(key)
                     # Attention projections feed a softmax, not a ReLU: gain 1 keeps q.k / sqrt(d) O(1).
                     weight.copy_(normal(weight, 0.0, 1.0 / math.sqrt(fan_in(weight))))
                 for key in [k for k in own if k.startswith(("in_proj_bias", "bias_"))]:
-                    own.pop(key).copy_(uniform(module._parameters[key], *BIAS))
+                    own.pop(key).copy_(uniform(module._parameters[key], *BIAS) * (0.0 if keep_zero else 1.0))
             for key, value in own.items():  # everything else the module holds directly
                 if floating(value):
                     value.copy_(_other(torch, f"{name}.{key}", value, uniform, normal))
         if probe is not None:
-            _relative_statistics(torch, model, statistics, probe, uniform)
+            _relative_statistics(torch, model, statistics, probe, uniform, keep_zero)
+        if keep_zero:
+            for module in statistics:
+                _zero_preserving(module)
     return model
+
+
+def _zero_preserving(module) -> None:
+    """Set a running-statistic normaliser's bias so that it maps 0 to 0 (its folded bias is then 0)."""
+    if module.bias is not None and module.weight is not None:
+        eps = getattr(module, "eps", 1e-5)
+        module.bias.copy_(module.running_mean * module.weight / (module.running_var + eps).sqrt())
 
 
 def _transposed(module, weight):
@@ -151,7 +176,7 @@ def _other(torch, name: str, value, uniform, normal):
     return normal(value, float(flat.mean()), float(flat.std()))
 
 
-def _relative_statistics(torch, model, statistics, probe, uniform) -> None:
+def _relative_statistics(torch, model, statistics, probe, uniform, keep_zero: bool = False) -> None:
     """One eval-mode pass over the probe, in the order the network computes:
     - each conv/linear, on its first call, divides its weight by the standard deviation of its weighted sum
       (output minus bias), so that sum has unit variance on the probe (LSUV, Mishkin and Matas, "All you need is
@@ -173,6 +198,8 @@ def _relative_statistics(torch, model, statistics, probe, uniform) -> None:
         var = var.clamp_min(VAR_FLOOR * float(var.mean()) + 1e-12)
         module.running_mean.copy_(mean + var.sqrt() * uniform(mean, *RUNNING_MEAN))
         module.running_var.copy_(var * uniform(var, *RUNNING_VAR))
+        if keep_zero:
+            _zero_preserving(module)
 
     def after(module, inputs, output):
         if id(module) in done or not isinstance(output, torch.Tensor) or not output.is_floating_point():
@@ -182,7 +209,10 @@ def _relative_statistics(torch, model, statistics, probe, uniform) -> None:
         if bias is not None and not isinstance(module, nn.Linear):
             bias = bias.view(1, -1, *([1] * (output.dim() - 2)))
         weighted = output if bias is None else output - bias
-        std = float(weighted.double().std()) if weighted.numel() > 1 else 0.0
+        if keep_zero:
+            std = float(weighted.double().pow(2).mean().sqrt())
+        else:
+            std = float(weighted.double().std()) if weighted.numel() > 1 else 0.0
         if not math.isfinite(std) or std <= 0.0:
             return None
         module.weight.div_(std)
@@ -201,6 +231,15 @@ def _relative_statistics(torch, model, statistics, probe, uniform) -> None:
             hook.remove()
         for module, training in modes.items():
             module.training = training
+
+
+def probe_images(torch, side: int, *, seed: int = 100, count: int | None = None):
+    """A probe batch for `realistic`: `count` (default PROBE_PIXELS / side**2, at least PROBE_MIN) RGB images of
+    side x side pixels, uniform in [0, 1) like the checks' inputs, from their own seeded generator. Returns an
+    N x 3 x side x side float32 tensor."""
+    if count is None:
+        count = max(PROBE_MIN, round(PROBE_PIXELS / side ** 2))
+    return torch.rand(count, 3, side, side, generator=torch.Generator().manual_seed(seed))
 
 
 def assert_not_degenerate(torch, output, *, min_std: float = 1e-2, name: str = "output") -> None:

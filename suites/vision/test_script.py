@@ -36,16 +36,12 @@ def pytest_generate_tests(metafunc):
 
 def assert_close(request, name, actual, expected, rtol=RTOL, atol=ATOL):
     """Measured and recorded (harness.measure) as well as asserted; a shape difference fails first."""
-    assert tuple(actual.shape) == tuple(expected.shape), f"{name}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+    assert actual.shape == expected.shape, f"{name}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
     scale = expected.abs().max().item() if expected.numel() else 0.0
     assert_allclose(request, name, actual.detach().double(), expected.detach().double(), rtol=rtol,
                     atol=atol * max(scale, 1e-30))
 
 
-def probe_images(torch, count: int, side: int, seed: int = 100):
-    """The batch a model's BatchNorm statistics are drawn relative to (_models.realistic): same distribution as
-    the checked images, another draw, as a trained model saw its training data and not the test batch."""
-    return torch.rand(count, 3, side, side, generator=torch.Generator().manual_seed(seed))
 
 
 def run_optimized(scripted, *args):
@@ -67,7 +63,9 @@ def test_classifier_scripts_and_its_saved_copy_agrees(torch, torchvision, classi
     kwargs, side = _compat.classifier_setup(classifier)
     torch.manual_seed(0)
     model = _compat.build(_compat.builder(torchvision.models, classifier), **kwargs).eval()
-    _models.realistic(torch, model, seed=0, probe=(probe_images(torch, 2, side),))
+    # Statistics drawn around a probe batch: same distribution as the checked images, another draw, as a trained
+    # model saw its training data and not the test batch.
+    _models.realistic(torch, model, seed=0, probe=(_models.probe_images(torch, side),))
     images = torch.rand(2, 3, side, side)
     scripted = torch.jit.script(model)
     reloaded = round_trip(torch, scripted)

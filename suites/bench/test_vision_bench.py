@@ -23,7 +23,8 @@ ORT_RTOL, ORT_ATOL = 1e-3, 1e-4
 # far below this; a wrong kernel would be off by O(1).
 F64_RTOL, F64_ATOL = 1e-3, 1e-4
 # int8 against float32: per-tensor activation and per-channel weight rounding. Random weights
-# spread activations evenly: the relative L2 error measured 2.7% in torch 2.3 and 2.14.
+# spread activations evenly: the relative L2 error measured 2.7% in torch 2.3 and 2.14 with fresh
+# parameters, 3.9% in torch 2.14 with realistic ones (logits std ~1).
 INT8_REL_L2 = 0.10
 
 

@@ -188,6 +188,8 @@ def test_quantization_aware_training_lowers_the_loss_and_converts(torch, torchvi
     model.eval()
     refresh_ranges(torch, model, batch)
     model.apply(tq.disable_observer)
+    with torch.no_grad():
+        _models.assert_not_degenerate(torch, model(batch), min_std=MIN_STD, name="fake-quantized logits")
     quantized = tq.convert(copy.deepcopy(model))
     per_layer = layer_sqnr(torch, quantized, model, batch)  # against the fake-quantized layers it was trained as
     assert per_layer, "convert produced no int8 conv/linear layer"

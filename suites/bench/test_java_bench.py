@@ -10,6 +10,7 @@ import pytest
 
 from harness.isolate import run
 from harness.plugin import require_tool
+from suites import _models
 from suites.bench._bench import ReplayClock, bench, replay
 from suites.core import _java_build
 
@@ -33,7 +34,10 @@ def test_java_forward_latency(torch, torchvision, benchmark, request, tmp_path, 
     assert done.returncode == 0, done.stderr[-2000:]
 
     torch.manual_seed(0)
-    model = torch.jit.script(torchvision.models.mobilenet_v2(num_classes=1000).eval())
+    eager = torchvision.models.mobilenet_v2(num_classes=1000).eval()
+    # Realistic parameters (suites/_models.py): what a trained model computes, logits O(1).
+    probe = _models.probe_images(torch, SHAPE[-1])
+    model = torch.jit.script(_models.realistic(torch, eager, seed=0, probe=(probe,)))
     model.save(str(tmp_path / "model.pt"))
     example = torch.rand(*SHAPE, generator=torch.Generator().manual_seed(1))
     example.numpy().astype("<f4").tofile(tmp_path / "input.f32")
@@ -45,6 +49,7 @@ def test_java_forward_latency(torch, torchvision, benchmark, request, tmp_path, 
 
     with torch.no_grad():
         expected = model(example)
+    _models.assert_not_degenerate(torch, expected, min_std=0.05, name="Python logits")
     actual = torch.from_numpy(np.fromfile(tmp_path / "output.f32", dtype="<f4"))
     assert torch.allclose(actual.reshape(expected.shape), expected, rtol=RTOL, atol=ATOL)
     rounds = [float(line) for line in (tmp_path / "rounds.txt").read_text().split()]

@@ -1,14 +1,22 @@
 """GPU baselines: timed with CUDA events after warm-up, with their spread recorded for the rule."""
 import pytest
 
+from suites import _models
+
 ROUNDS, WARMUP = 30, 5
 
 
 @pytest.mark.feature("bench.cuda.resnet50")
 def test_resnet50_fp16_batch64_forward(torch, torchvision, benchmark):
     torch.manual_seed(0)
-    model = torchvision.models.resnet50().eval().half().cuda()
+    model = torchvision.models.resnet50().eval()
+    # Realistic parameters (suites/_models.py), drawn in float32 on the CPU: activations stay O(1), so fp16
+    # neither overflows nor flushes to zero, and the timed kernels see non-trivial data.
+    _models.realistic(torch, model, seed=0, probe=(_models.probe_images(torch, 224),))
+    model = model.half().cuda()
     x = torch.rand(64, 3, 224, 224, device="cuda", dtype=torch.half)
+    with torch.no_grad():
+        _models.assert_not_degenerate(torch, model(x).float().cpu(), min_std=0.05, name="fp16 logits")
     events: list[float] = []
 
     def forward():

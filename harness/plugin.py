@@ -273,12 +273,19 @@ torchaudio = _library_fixture("torchaudio")
 torchtext = _library_fixture("torchtext")
 
 
-def require_tool(config: pytest.Config, *names: str) -> dict[str, str]:
-    """Paths of the harness's own prerequisites (a JDK, a compiler); `skipped` if one is missing."""
+def require_tool(config: pytest.Config, *names: str, reference: bool = False) -> dict[str, str]:
+    """Paths of the harness's own prerequisites (a JDK, a compiler); `skipped` if one is missing.
+
+    `reference=True` is for a command-line reference a check compares against (SoX), treated like
+    `require_module`: `skipped` in `here` mode only; in a row a missing one is an `error`.
+    """
     found = {n: shutil.which(n) for n in names}
     missing = [n for n, p in found.items() if not p]
     if missing:
-        pytest.skip(MISSING_PREREQ + f"{', '.join(missing)} not on PATH")
+        message = MISSING_PREREQ + f"{', '.join(missing)} not on PATH"
+        if reference and config.getoption("--harness-mode") != "here":
+            raise FileNotFoundError(message)
+        pytest.skip(message)
     return found  # type: ignore[return-value]
 
 

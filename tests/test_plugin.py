@@ -81,13 +81,13 @@ BROKEN_TORCHVISION = 'raise RuntimeError("operator torchvision::nms does not exi
 
 @pytest.fixture
 def run_suite(tmp_path):
-    def _run(suite_text: str, features: str = FEATURES):
+    def _run(suite_text: str, features: str = FEATURES, extra: tuple[str, ...] = ()):
         results = tmp_path / "results.jsonl"
         env = demo_suite(tmp_path, features, suite_text, {"torchvision": BROKEN_TORCHVISION})
         import subprocess
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", str(tmp_path / "suites"), "-p", "no:cacheprovider", "--depth=full",
-             f"--harness-results={results}", "-o", "timeout_method=signal"],
+             f"--harness-results={results}", "-o", "timeout_method=signal", *extra],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         records = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
         return proc, records
@@ -110,6 +110,25 @@ def test_each_outcome_maps_to_its_status(run_suite):
     assert got["demo.lib"]["message"] == (
         "LibraryError: torchvision failed to import: RuntimeError: operator torchvision::nms does not exist")
     assert "no-such-compiler-xyz" in got["demo.prereq"]["message"]
+
+
+REFERENCE_TOOL = '''
+import pytest
+from harness.plugin import require_tool
+
+@pytest.mark.feature("demo.prereq")
+def test_reference(request):
+    require_tool(request.config, "no-such-reference-xyz", reference=True)
+'''
+
+
+@pytest.mark.parametrize(("mode", "status"), [("matrix", "error"), ("here", "skipped")])
+def test_a_missing_reference_tool_is_skipped_in_here_mode_only(run_suite, mode, status):
+    """A command-line reference (SoX) is like a reference library: an error in a row."""
+    proc, records = run_suite(REFERENCE_TOOL, extra=(f"--harness-mode={mode}",))
+    got = by_feature(records)["demo.prereq"]
+    assert got["status"] == status, proc.stdout[-3000:]
+    assert "no-such-reference-xyz not on PATH" in got["message"]
 
 
 def test_collection_is_listed_first_so_a_crash_can_be_attributed(run_suite):

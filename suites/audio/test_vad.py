@@ -59,7 +59,8 @@ def sox_vad(request, tmp_path: Path, samples: np.ndarray, *, both_ends: bool) ->
     write_wav(src, samples)
     effects = ["vad", "reverse", "vad", "reverse"] if both_ends else ["vad"]
     done = run([sox, str(src), str(dst), *effects], timeout=SOX_TIMEOUT_S)
-    assert done.returncode == 0, f"sox failed: {done.stderr[-2000:]}"
+    if done.returncode != 0:  # the reference could not run: an `error`, not a `fail` of torchaudio
+        raise RuntimeError(f"sox {' '.join(effects)} exited {done.returncode}: {done.stderr[-2000:]}")
     return read_wav(dst)
 
 
@@ -68,7 +69,8 @@ def as_tensor(torch, samples: np.ndarray):
     return torch.from_numpy(samples.astype(np.float32) / 32768.0)
 
 
-def trims(torch, waveform, trimmed) -> int:
+def trims(waveform, trimmed) -> int:
+    """How many samples `vad` cut from the front (or, on a reversed clip, from the end)."""
     return waveform.shape[-1] - trimmed.shape[-1]
 
 
@@ -91,7 +93,7 @@ def test_vad_trims_leading_silence_where_sox_does(torch, torchaudio, request, tm
     waveform = as_tensor(torch, samples)
     expected = sox_vad(request, tmp_path, samples, both_ends=False)
     got = torchaudio.functional.vad(waveform, SAMPLE_RATE)
-    sox_lead, lead = samples.shape[-1] - expected.shape[-1], trims(torch, waveform, got)
+    sox_lead, lead = samples.shape[-1] - expected.shape[-1], trims(waveform, got)
     request.node.user_properties.append((f"vad_trim_{case}_leading", {"sox": sox_lead, "torchaudio": lead}))
     # Both must find the voice, not trim everything or nothing: it starts at sample 8000.
     assert 0 < sox_lead <= 8000, f"SoX trimmed {sox_lead} samples of a clip whose voice starts at 8000"
@@ -108,7 +110,7 @@ def test_vad_trims_trailing_silence_through_reversal_as_sox_does(torch, torchaud
     expected = sox_vad(request, tmp_path, samples, both_ends=True)
     sox_lead = samples.shape[-1] - sox_vad(request, tmp_path, samples, both_ends=False).shape[-1]
     vad = torchaudio.functional.vad
-    lead = trims(torch, waveform, vad(waveform, SAMPLE_RATE))
+    lead = trims(waveform, vad(waveform, SAMPLE_RATE))
     got = vad(vad(waveform, SAMPLE_RATE).flip(-1), SAMPLE_RATE).flip(-1)
     sox_tail = samples.shape[-1] - sox_lead - expected.shape[-1]
     tail = waveform.shape[-1] - lead - got.shape[-1]
@@ -130,8 +132,8 @@ def test_vad_batched_channels_trim_at_the_earliest_eager_trim(torch, torchaudio)
     n = min(early.shape[-1], late.shape[-1])
     waveform = as_tensor(torch, np.concatenate([late[:, :n], early[:, :n]]))
     got = torchaudio.functional.vad(waveform, SAMPLE_RATE)
-    per_channel = [trims(torch, waveform[c], torchaudio.functional.vad(waveform[c], SAMPLE_RATE)) for c in (0, 1)]
-    lead = trims(torch, waveform, got)
+    per_channel = [trims(waveform[c], torchaudio.functional.vad(waveform[c], SAMPLE_RATE)) for c in (0, 1)]
+    lead = trims(waveform, got)
     assert per_channel[1] < per_channel[0], f"the early channel must trigger first: {per_channel}"
     assert lead == min(per_channel), f"trimmed {lead}, channels alone {per_channel}"
     assert torch.equal(got, waveform[..., lead:])

@@ -52,14 +52,17 @@ def feature_outcomes(registry: dict[str, Feature], records: list[dict], exit_inf
     per_feature: dict[str, list[Outcome]] = {fid: [] for fid in registry}
     collected: dict[str, list[str]] = {}
     reported: set[str] = set()
-    collect_errors: dict[str, str] = {}
+    collect_errors: dict[str, Outcome] = {}
     for record in records:
         if "collected" in record:
             collected.update(record["collected"])
     for record in records:
         if "collect_error" in record:
             area = record["collect_error"].split("/")[0]
-            collect_errors.setdefault(area, f"{record['collect_error']}: {record['message']}")
+            status = Status(record.get("status", Status.ERROR.value))
+            message = record["message"] if status == Status.NOT_APPLICABLE \
+                else f"{record['collect_error']}: {record['message']}"
+            collect_errors.setdefault(area, Outcome(status, message))
         elif "test" in record:
             reported.add(record["test"])
             outcome = Outcome(Status(record["status"]), record.get("message", ""), record["test"])
@@ -81,7 +84,7 @@ def feature_outcomes(registry: dict[str, Feature], records: list[dict], exit_inf
         if not outcomes:
             area = fid.split(".")[0]
             if area in collect_errors:
-                outcomes = [Outcome(Status.ERROR, collect_errors[area])]
+                outcomes = [collect_errors[area]]
             elif death:
                 outcomes = [death]
         result[fid] = fold(outcomes)

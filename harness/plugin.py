@@ -2,7 +2,8 @@
 
 Each test names the features it checks with ``@pytest.mark.feature("area.x.y")``. The plugin
 marks a feature ``absent`` where the registry documents that the installed release does not
-ship it, ``n/a`` for CUDA features without a GPU, turns a library that fails at import into
+ship it, ``n/a`` for CUDA features without a GPU and for the checks of a library the row does not include
+(not installed at all: "torchaudio is not in this row"), turns a library that fails at import into
 ``error`` (never a skip), and writes one JSON line per test to ``--harness-results``.
 
 Under pytest-xdist (how a row runs its checks) every worker appends its own lines; when a worker dies
@@ -19,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -36,6 +38,10 @@ _import_failures: dict[str, str] = {}
 
 class LibraryError(Exception):
     """A library of the row failed to import or to register its operators."""
+
+
+class NotInRow(LibraryError):
+    """The row does not include this library (it is not installed at all): its checks are `n/a`."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -172,8 +178,12 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
         # A module that cannot even be imported: every feature it would check gets this message.
         message = first_line(str(report.longrepr).splitlines()[-1] if report.longrepr else "")
-        _write({"collect_error": report.nodeid, "message": message,
-                         "detail": str(report.longrepr)[-4000:]})
+        status = Status.ERROR
+        for name in LIBRARIES:  # a module that imports a library the row left out: n/a, not error
+            if f"No module named '{name}'" in str(report.longrepr) and not_in_row(name):
+                status, message = Status.NOT_APPLICABLE, f"{name} is not in this row"
+        _write({"collect_error": report.nodeid, "message": message, "status": status.value,
+                "detail": str(report.longrepr)[-4000:]})
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -248,10 +258,29 @@ def depth(request) -> str:
     return request.config.getoption("--depth")
 
 
+def not_in_row(name: str) -> bool:
+    """Whether the row left `name` out: no module of that name and no distribution."""
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec(name) is not None:
+            return False
+    except (ImportError, ValueError):
+        return False  # something is there and fails: the import below says what
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return True
+    return False
+
+
 def import_library(name: str):
-    """Import a row library; a failure (missing operator, undefined symbol) becomes LibraryError."""
+    """Import a row library; a failure (missing operator, undefined symbol) becomes LibraryError,
+    a library the row does not include at all NotInRow."""
     if name in _import_failures:
         raise LibraryError(_import_failures[name])
+    if name not in sys.modules and not_in_row(name):
+        raise NotInRow(f"{name} is not in this row")
     try:
         return importlib.import_module(name)
     except Exception as exc:  # noqa: BLE001 - any import-time failure is the row's error
@@ -262,7 +291,10 @@ def import_library(name: str):
 def _library_fixture(name: str):
     @pytest.fixture(scope="session", name=name)
     def fixture():
-        return import_library(name)
+        try:
+            return import_library(name)
+        except NotInRow as exc:
+            pytest.skip(NOT_APPLICABLE + str(exc))
     fixture.__doc__ = f"The row's {name}, or an error status for the test if it cannot load."
     return fixture
 

@@ -32,6 +32,7 @@ from harness.status import Status, first_line, normalise, root_cause
 
 LIBRARIES = ("torch", "torchvision", "torchaudio", "torchtext")
 ABSENT, NOT_APPLICABLE, MISSING_PREREQ = "absent: ", "n/a: ", "prerequisite missing: "
+NO_CUDA = "no CUDA device in this environment"
 _RESULTS = pytest.StashKey[dict]()
 _import_failures: dict[str, str] = {}
 
@@ -131,7 +132,17 @@ def pytest_collection_finish(session) -> None:
         if unknown:
             raise pytest.UsageError(f"{item.nodeid}: feature {unknown[0]} is not in the registry")
     if session.items:  # not on the xdist controller, which collects nothing
-        _write({"collected": {item.nodeid: features_of(item) for item in session.items}})
+        # Checks that setup will call n/a (a GPU feature without a GPU) stay n/a if the row is killed first.
+        gpu = [item for item in session.items if any(registry[f].device == "cuda" for f in features_of(item))]
+        na = {item.nodeid: NO_CUDA for item in gpu} if gpu and not _cuda_available() else {}
+        _write({"collected": {item.nodeid: features_of(item) for item in session.items}, "not_applicable": na})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem) -> None:
+    """A start record per check, written where it runs: after a kill or a timeout, the checks that started
+    and never reported are the ones that hung (or that the process died in)."""
+    _write({"start": item.nodeid, "worker": os.environ.get("PYTEST_XDIST_WORKER", ""), "time": time.time()})
 
 
 # Fatal Python error lines faulthandler writes, by signal (CPython's faulthandler.c).
@@ -192,7 +203,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     registry, installed = item.config._harness_registry, item.config._harness_installed
     features = [registry[fid] for fid in features_of(item)]
     if any(f.device == "cuda" for f in features) and not _cuda_available():
-        pytest.skip(NOT_APPLICABLE + "no CUDA device in this environment")
+        pytest.skip(NOT_APPLICABLE + NO_CUDA)
     absences = [f.absence(installed) for f in features]
     if all(absences):
         pytest.skip(ABSENT + absences[0].describe())

@@ -159,3 +159,14 @@ def test_a_library_the_row_leaves_out_is_na_and_a_broken_one_stays_error(tmp_pat
     text = outcomes["demo.text"]
     assert (text.status.value, text.message) == ("n/a", "torchtext is not in this row")
     assert outcomes["demo.audio"].status.value == "n/a" and outcomes["demo.lib"].status.value == "error"
+
+
+def test_each_check_writes_a_start_record_before_its_result(run_suite):
+    _, records = run_suite(SUITE)
+    starts = [r["start"] for r in records if "start" in r]
+    tests = [r["test"] for r in records if "test" in r]
+    assert starts == tests and len(starts) == 8
+    for test in tests:
+        assert records.index({**next(r for r in records if r.get("start") == test)}) < \
+            records.index(next(r for r in records if r.get("test") == test))
+    assert records[0]["not_applicable"] == {t: "no CUDA device in this environment" for t in tests if "gpu" in t}

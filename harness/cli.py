@@ -26,6 +26,9 @@ def cmd_run_suites(args) -> int:
     info = run_suites(SuiteRun(out=Path(args.out), depth=args.depth, mode=args.mode,
                                timeout=args.timeout, suites=tuple(args.suites),
                                pytest_args=tuple(args.pytest_args), workers=args.workers))
+    if info.get("usage_error"):
+        print(f"error: {Path(args.out).name}: {info['usage_error']}", file=sys.stderr)
+        return USAGE_ERROR
     print(f"suites finished: exit {info['returncode']} in {info['seconds']} s"
           + (" (killed at the time bound)" if info["timed_out"] else ""))
     return 0
@@ -106,8 +109,10 @@ def cmd_here(args) -> int:
 
     fsio.write_json(row_dir / "install.json", {"status": "ok", "message": "current environment",
                                                "pins": {}, "requirements": []})
-    cmd_run_suites(argparse.Namespace(out=row_dir, depth=args.depth, mode="here", timeout=args.timeout,
-                                      suites=args.suites, pytest_args=args.pytest_args, workers=args.workers))
+    if cmd_run_suites(argparse.Namespace(out=row_dir, depth=args.depth, mode="here", timeout=args.timeout,
+                                         suites=args.suites, pytest_args=args.pytest_args,
+                                         workers=args.workers)) == USAGE_ERROR:
+        return USAGE_ERROR
     return cmd_report(argparse.Namespace(reports=reports, run=run_id, merge=[],
                                          expectations=args.expectations))
 

@@ -32,6 +32,8 @@ def _death(exit_info: dict) -> Outcome | None:
     if exit_info.get("timed_out"):
         return Outcome(Status.TIMEOUT, f"the row's suites exceeded {exit_info.get('timeout')} s "
                                        "and were killed before this check ran")
+    if exit_info.get("interrupted"):
+        return Outcome(Status.ERROR, "the row's run was interrupted (run-suites killed) before this check reported")
     code = exit_info.get("returncode")
     if isinstance(code, int) and code < 0:
         return Outcome(Status.CRASH, f"pytest died with {_signal_name(code)} before this check ran")
@@ -50,6 +52,8 @@ def _running(exit_info: dict) -> Outcome:
     if exit_info.get("timed_out"):
         return Outcome(Status.TIMEOUT, f"this check was running when the row's bound of {exit_info.get('timeout')} s "
                                        "hit: it hung (or outran the bound)")
+    if exit_info.get("interrupted"):
+        return Outcome(Status.ERROR, "this check was running when the row's run was interrupted (run-suites killed)")
     return Outcome(Status.CRASH, f"pytest died with {_signal_name(exit_info['returncode'])} during this check")
 
 

@@ -45,6 +45,11 @@ def _read(path: Path, default):
         return default
 
 
+def read_exit(row_dir: Path) -> dict:
+    """A row's pytest.json ({} when there is none or it is damaged)."""
+    return _read(Path(row_dir) / collect.PYTEST_EXIT, {})
+
+
 def build_row(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -> dict:
     """One row of summary.json from the files its session left in `row_dir`."""
     install = _read(row_dir / collect.INSTALL, {"status": "install-failed",
@@ -56,8 +61,12 @@ def build_row(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
     name = row_dir.name
     if install.get("status") != "ok":
         outcomes = collect.install_failed(registry, install.get("message", ""))
-    elif not exit_info:
+    elif not exit_info and not records:
         outcomes = {fid: Outcome(Status.ERROR, "the suites did not run (see pytest.log)") for fid in registry}
+    elif not exit_info:
+        # run-suites was killed, yet its pytest wrote results: keep every one; the rest never reported.
+        outcomes = collect.feature_outcomes(registry, records, {"returncode": None, "interrupted": True},
+                                            lambda fid, o: explain(fid, o, name, installed, known))
     else:
         outcomes = collect.feature_outcomes(registry, records, exit_info,
                                             lambda fid, o: explain(fid, o, name, installed, known))
@@ -99,7 +108,11 @@ def build_summary(run_dir: Path, registry: dict[str, Feature], known: list[Known
     order = {name: i for i, name in enumerate(row_order or meta.get("rows", []))}
     row_dirs.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
     rows = [build_row(p, registry, known) for p in row_dirs]
+    listed = list(meta.get("rows") or [])
+    missing = [name for name in listed if name not in {p.name for p in row_dirs}]
     return {
+        "complete": not missing,  # every row the run listed has a result
+        "missing_rows": missing,
         "run_id": meta.get("run_id", run_dir.name),
         "started": meta.get("started"),
         "finished": now(),
@@ -130,6 +143,9 @@ def verdict(summary: dict, regressions: list[str] = ()) -> Verdict:
             if status in BROKEN or (status == Status.SKIPPED and not here):
                 problems.append(f"{row['name']}: {fid}: {status.value}: {cell['message']}")
     problems.extend(regressions)
+    if summary.get("missing_rows"):
+        problems.insert(0, f"incomplete run: {len(summary['missing_rows'])} row(s) it listed have no result: "
+                           f"{', '.join(summary['missing_rows'])}")
     return Verdict(1 if problems else 0, tuple(problems))
 
 

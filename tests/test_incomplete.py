@@ -101,3 +101,43 @@ def test_here_stops_with_exit_2_on_a_usage_exit(tmp_path, monkeypatch):
                                                          "returncode": 4, "seconds": 0, "timed_out": False})
     assert cli.main(["here", "--reports", str(tmp_path), "--suites", "core/test_mobil.py"]) == 2
     assert not (tmp_path / "index.html").exists()
+
+
+HANG_FEATURES = "".join(f'[[feature]]\nid = "demo.{n}"\ndescription = "{n}"\n' for n in ("a_ok", "b_hang", "c_later"))
+HANG_SUITE = '''
+import time
+import pytest
+
+@pytest.mark.feature("demo.a_ok")
+def test_a_ok():
+    pass
+
+@pytest.mark.feature("demo.b_hang")
+def test_b_hang():
+    time.sleep(600)
+
+@pytest.mark.feature("demo.c_later")
+def test_c_later():
+    pass
+'''
+
+
+def test_a_row_at_its_bound_names_the_check_that_hung_through_run_suites(tmp_path):
+    """End to end through run-suites (one xdist worker): the start record names the hung check."""
+    from harness import collect
+    from harness.registry import load_registry
+
+    env = demo_suite(tmp_path, HANG_FEATURES, HANG_SUITE, {})
+    out = tmp_path / "row"
+    proc = subprocess.run([sys.executable, "-m", "harness", "run-suites", "--out", str(out), "--workers", "1",
+                           "--timeout", "8"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    exit_info = json.loads((out / "pytest.json").read_text())
+    assert exit_info["timed_out"]
+    outcomes = collect.feature_outcomes(load_registry(tmp_path / "suites"),
+                                        collect.read_records(out / "results.jsonl"), exit_info)
+    assert outcomes["demo.a_ok"].status == Status.PASS
+    assert outcomes["demo.b_hang"].status == Status.TIMEOUT and "was running" in outcomes["demo.b_hang"].message
+    assert outcomes["demo.c_later"].status == Status.TIMEOUT
+    assert "killed before this check ran" in outcomes["demo.c_later"].message

@@ -23,7 +23,7 @@ except MatrixError as error:
 
 RUN_ID = os.environ.setdefault("HARNESS_RUN_ID", summary.new_run_id())
 RUN_DIR = summary.runs_dir() / RUN_ID
-HARNESS_DEPS = ["packaging", "jinja2"]
+HARNESS_DEPS = ["packaging", "jinja2", "psutil"]  # psutil: harness.isolate.guard()
 
 
 @nox.session(reuse_venv=True)
@@ -123,6 +123,18 @@ def resolve(session):
     """The installability map: torch minors x domain-library releases, asked of uv (metadata only)."""
     session.install(*HARNESS_DEPS)
     session.run("python", "-m", "harness.resolve", *session.posargs, env={"PYTHONPATH": os.getcwd()})
+
+
+@nox.session(reuse_venv=True)
+def cases(session):
+    """The corpus of real upstream breakages (cases/*.toml): caught, missed or disturbed, and a score."""
+    from harness.cases import check
+
+    if problem := check(session.posargs):
+        print(problem, file=sys.stderr)
+        sys.exit(2)  # a malformed case, like a malformed matrix: usage error, nothing built or written
+    session.install(*HARNESS_DEPS, "nox", "uv")  # each case runs `nox -s matrix` from here
+    session.run("python", "-m", "harness.cases", *session.posargs, env={"PYTHONPATH": os.getcwd()})
 
 
 @nox.session(reuse_venv=True)

@@ -56,6 +56,10 @@ def cmd_report(args) -> int:
 
     if (installability := load_map(reports, summary)) is not None:
         summary["resolve"] = installability
+    from harness.cases import corpus_score
+
+    if (corpus := corpus_score(reports)) is not None:
+        summary["corpus"] = corpus
     history = summ.load_history(reports, before=summary["run_id"], warnings=damage)
     perf, regressions, calibration_warnings = _perf(summary, history, args.expectations, reports)
     summary["warnings"] = damage + calibration_warnings

@@ -216,9 +216,12 @@ def load_matrix(path: Path | str | None = None) -> Matrix:
     unknown = sorted(set(data) - {"row"})
     if unknown:
         raise MatrixError(path, None, unknown[0], "unknown top-level key (only [[row]] tables)")
-    raw_rows = data.get("row")
+    return Matrix(path=path, rows=check_rows(path, data.get("row")))
+
+
+def check_rows(path: Path | str, raw_rows: object) -> tuple[Row, ...]:
+    """Validate the `[[row]]` tables of a file (the matrix, or a case of the corpus)."""
     if not isinstance(raw_rows, list) or not raw_rows:
         raise MatrixError(path, None, "row", "no rows: add at least one [[row]] table")
     seen: set[str] = set()
-    rows = tuple(_check_row(path, i, raw, seen) for i, raw in enumerate(raw_rows))
-    return Matrix(path=path, rows=rows)
+    return tuple(_check_row(Path(path), i, raw, seen) for i, raw in enumerate(raw_rows))

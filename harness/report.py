@@ -118,6 +118,7 @@ def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None)
         areas=sorted(areas.items()), counts=counts, row_links=row_links, logs=logs, perf=perf,
         time_bars=time_bars(summary["rows"]), time_colours=TIME_COLOURS, cuda_mismatch=cuda_mismatch,
         op_changes=mobile_ops.row_changes(summary["rows"]),
+        corpus_link=os.path.relpath(run_dir.parent.parent / "cases.json", out.parent).replace(os.sep, "/"),
     )
 
 

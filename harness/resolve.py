@@ -431,7 +431,32 @@ def tested_pairs(summary: dict) -> dict[tuple[str, str, str], list[dict]]:
     return out
 
 
-def view(data: dict, summary: dict | None = None) -> dict:
+CASES_FILE = "cases.json"  # written by `nox -s cases` (harness/cases.py) beside the map
+
+
+def case_pairs(corpus: dict | None) -> dict[tuple[str, str, str], list[dict]]:
+    """Pairs the corpus of real breakages shows broken: (library, version, torch minor) -> entries
+    linked to the upstream report. Only rows that pin torch and domain libraries alone count (a
+    row with extras, such as numpy or onnxscript, breaks because of the extra, not the pair)."""
+    out: dict[tuple[str, str, str], list[dict]] = {}
+    for case in (corpus or {}).get("cases", []):
+        rows = [{**r, "name": f"{case['name']}/{r['name']}"} for r in case.get("rows", []) if not r.get("extra")]
+        for key, entries in tested_pairs({"rows": rows}).items():
+            broken = [{**e, "case": case["name"], "link": case.get("link", "")} for e in entries
+                      if e["outcome"] == "breaks"]
+            if broken:
+                out.setdefault(key, []).extend(broken)
+    return out
+
+
+def load_cases(reports_dir: Path | str) -> dict | None:
+    try:
+        return fsio.read_json(Path(reports_dir) / CASES_FILE)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def view(data: dict, summary: dict | None = None, corpus: dict | None = None) -> dict:
     """What the report's partial draws: per library, a release x torch-minor grid. Compact (it
     goes into summary.json): a cell holds its status, the torch the resolver picked, the reason
     only where the release's own torch requirement (`needs`) does not explain it, and the rows
@@ -439,6 +464,8 @@ def view(data: dict, summary: dict | None = None) -> dict:
     columns = [c["minor"] for c in data["torch"]]
     pairs = {(p["library"], p["version"], p["torch"]): p for p in data["pairs"]}
     tested = tested_pairs(summary) if summary else {}
+    for key, entries in case_pairs(corpus).items():
+        tested.setdefault(key, []).extend(entries)
     counts = {"ok": 0, "conflict": 0, "error": 0, "missing": 0, "tested": 0, **{o: 0 for o in OUTCOMES}}
     libraries = []
     for lib, versions in data["libraries"].items():
@@ -485,7 +512,7 @@ def load_map(reports_dir: Path | str, summary: dict | None = None) -> dict | Non
     except (OSError, json.JSONDecodeError) as exc:
         print(f"warning: {path} is unreadable ({exc}); the report leaves the map out", file=sys.stderr)
         return None
-    return view(data, summary)
+    return view(data, summary, load_cases(reports_dir))
 
 
 PAGE = """<!doctype html>
@@ -560,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = fsio.read_json(args.reports / "summary.json")
     except (OSError, json.JSONDecodeError):
         pass
-    drawn = view(data, summary)
+    drawn = view(data, summary, load_cases(args.reports))
     fsio.write_text(args.reports / MAP_PAGE, render_page(drawn))
     c = drawn["counts"]
     print(f"resolve: {c['ok']} pairs resolve, {c['conflict']} do not, {c['error']} could not be asked; "

@@ -221,3 +221,30 @@ def test_the_report_shows_the_map_beside_the_tested_rows(tmp_path):
     assert cell and 'href="#row-torch-2.14"' in cell.group(1) and "vision.gamma: fail" in cell.group(1)
     summary = fsio.read_json(reports / "summary.json")
     assert summary["resolve"]["counts"]["breaks"] == 1
+
+
+CORPUS = {"schema": 1, "cases": [
+    {"name": "torchaudio-cuda", "link": "https://github.com/pytorch/audio/pull/4226", "rows": [
+        {**row("good", {"torch": "2.14.1", "torchaudio": "2.11.1"}, {"audio.transforms.mfcc": "pass"}), "extra": []},
+        {**row("bad", {"torch": "2.14.1", "torchaudio": "2.11.0"}, {"audio.transforms.mfcc": "error"}), "extra": []}]},
+    {"name": "numpy2", "link": "https://github.com/pytorch/pytorch/issues/132179", "rows": [
+        {**row("bad", {"torch": "2.3.1", "torchaudio": "2.11.0"}, {"audio.transforms.mfcc": "error"}),
+         "extra": ["numpy>=2"]}]},
+]}
+
+
+def test_a_pair_the_corpus_shows_broken_reads_resolves_but_breaks_with_its_link(tmp_path):
+    drawn = resolve.view(MAP, None, CORPUS)
+    audio = drawn["libraries"][1]
+    on_2_3, on_2_14 = audio["releases"][0]["cells"]
+    assert on_2_14["status"] == "ok" and on_2_14["tested"] == [
+        {"row": "torchaudio-cuda/bad", "outcome": "breaks", "detail": ["audio.transforms.mfcc: error"],
+         "torch": "2.14.1", "case": "torchaudio-cuda", "link": "https://github.com/pytorch/audio/pull/4226"}]
+    assert "tested" not in on_2_3  # that case breaks because of its numpy extra, not the pair
+    assert drawn["counts"]["breaks"] == 1 and drawn["unmapped"] == []  # the good row (2.11.1) is not drawn
+    html = resolve.render_page(drawn)
+    assert '<a href="https://github.com/pytorch/audio/pull/4226">torchaudio-cuda/bad</a>: breaks' in html
+    fsio.write_json(tmp_path / "resolve.json", MAP)
+    assert resolve.load_map(tmp_path)["counts"]["breaks"] == 0
+    fsio.write_json(tmp_path / "cases.json", CORPUS)
+    assert resolve.load_map(tmp_path)["counts"]["breaks"] == 1

@@ -109,12 +109,31 @@ def test_the_nightly_fans_the_rows_out_and_gathers_them():
     assert row["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
     assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in row["steps"])
     report = nightly["jobs"]["report"]
-    assert set(report["needs"]) == {"rows", "resolve"} and "!cancelled()" in report["if"]
+    assert set(report["needs"]) == {"rows", "resolve", "corpus"} and "!cancelled()" in report["if"]
     runs = "\n".join(step.get("run", "") for step in report["steps"])
     for part in ("ci/report.sh", "ci/pages.py restore", "ci/pages.py publish", "ci/site.sh push", "ci/issue.sh"):
         assert part in runs, part
     assert report["permissions"] == {"contents": "write", "issues": "write"}
     assert "nox -s resolve" in "\n".join(s.get("run", "") for s in nightly["jobs"]["resolve"]["steps"])
+
+
+def test_the_corpus_runs_weekly_and_on_demand_and_feeds_the_report():
+    nightly = load(ROOT / ".github/workflows/nightly.yml")
+    crons = [entry["cron"] for entry in nightly["on"]["schedule"]]
+    corpus = nightly["jobs"]["corpus"]
+    weekly = [c for c in crons if c in corpus["if"]]
+    assert len(weekly) == 1 and weekly[0].split()[2:] == ["*", "*", "0"]  # one cron, once a week
+    assert sorted(crons) == ["17 3 * * 0", "17 3 * * 1-6"]  # the rows still run every night, once
+    assert "inputs.corpus" in corpus["if"]
+    assert nightly["on"]["workflow_dispatch"]["inputs"]["corpus"]["type"] == "boolean"
+    runs = "\n".join(step.get("run", "") for step in corpus["steps"])
+    assert "nox -s cases" in runs
+    upload = next(s for s in corpus["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["with"]["name"] == "cases" and "reports/cases.json" in upload["with"]["path"]
+    steps = nightly["jobs"]["report"]["steps"]
+    download = next(i for i, s in enumerate(steps) if s.get("with", {}).get("name") == "cases")
+    render = next(i for i, s in enumerate(steps) if "ci/report.sh" in s.get("run", ""))
+    assert download < render and steps[download]["with"]["path"] == "reports"  # where the report reads cases.json
 
 
 def test_pull_requests_run_the_tests_and_the_ci_rows():

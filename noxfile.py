@@ -9,7 +9,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the harness pa
 
 from harness import summary
 from harness.install import install_row, row_environment
-from harness.matrix import MatrixError, load_matrix
+from harness.matrix import MatrixError, Row, load_matrix
 from harness.options import RunOptions
 
 nox.options.default_venv_backend = "uv"
@@ -27,21 +27,38 @@ HARNESS_DEPS = ["packaging", "jinja2", "psutil"]  # psutil: harness.isolate.guar
 
 
 @nox.session(reuse_venv=True)
-@nox.parametrize("row", [nox.param(r, id=r.name, tags=list(r.tags)) for r in MATRIX.rows])
+# Each row's environment uses the row's `python` (validated: an interpreter of that version is here).
+@nox.parametrize(["python", "row"], [nox.param(r.python, r, id=r.name, tags=list(r.tags)) for r in MATRIX.rows])
 def matrix(session, row):
     """Install one row in its own environment and run the suites there."""
     options = RunOptions.parse(session.posargs)
     summary.start_run(RUN_DIR, {"run_id": RUN_ID, "started": summary.now(), "matrix": str(MATRIX.path),
-                                "depth": options.depth, "mode": "matrix",
-                                "rows": [r.name for r in MATRIX.rows]})
+                                "depth": options.depth, "mode": "matrix", "rows": _selected_rows(session)})
     row_dir = RUN_DIR / "rows" / row.name
     installed = install_row(row, session.virtualenv.location + "/bin/python", row_dir)
     if installed.ok:
         session.run("python", "-m", "harness", "run-suites", "--out", str(row_dir),
-                    *options.suite_args(), env={"PYTHONPATH": os.getcwd()})
+                    *options.suite_args(), env={"PYTHONPATH": os.getcwd()}, success_codes=[0, 2])
+        exit_info = summary.read_exit(row_dir)
+        if exit_info.get("usage_error") or not exit_info:
+            # pytest could not run what it was asked (a typo in --suites, a stray `--`): no row can; stop.
+            print(f"error: {row.name}: {exit_info.get('usage_error') or 'the suites could not start'}",
+                  file=sys.stderr)
+            raise SystemExit(2)
     else:
         session.warn(f"{row.name}: install failed; recorded as install-failed")
     session.notify("report")
+
+
+def _selected_rows(session) -> list[str]:
+    """The rows this invocation runs (`-s "matrix(ROW)"`, `-t ci`): a run is complete when each has a result."""
+    try:  # nox keeps the selected sessions in its manifest (done and queued); private, and iterating it pops
+        manifest = session._runner.manifest
+        rows = [s.func.call_spec["row"].name for s in [*manifest._consumed, *manifest._queue]
+                if getattr(s.func, "call_spec", None) and isinstance(s.func.call_spec.get("row"), Row)]
+        return rows or [r.name for r in MATRIX.rows]
+    except Exception:  # noqa: BLE001 - an unknown nox: every row of the matrix
+        return [r.name for r in MATRIX.rows]
 
 
 @nox.session(reuse_venv=True)

@@ -26,6 +26,9 @@ def cmd_run_suites(args) -> int:
     info = run_suites(SuiteRun(out=Path(args.out), depth=args.depth, mode=args.mode,
                                timeout=args.timeout, suites=tuple(args.suites),
                                pytest_args=tuple(args.pytest_args), workers=args.workers))
+    if info.get("usage_error"):
+        print(f"error: {Path(args.out).name}: {info['usage_error']}", file=sys.stderr)
+        return USAGE_ERROR
     print(f"suites finished: exit {info['returncode']} in {info['seconds']} s"
           + (" (killed at the time bound)" if info["timed_out"] else ""))
     return 0
@@ -46,6 +49,9 @@ def cmd_report(args) -> int:
     registry = load_registry()
     known = load_expectations(args.expectations)
     summary = summ.build_summary(run_dir, registry, known)
+    damage = summ.keep_intact(summary, summ.read_intact(run_dir / "summary.json"))
+    for warning in damage:
+        print(f"warning: {warning}", file=sys.stderr)
     from harness.resolve import load_map
 
     if (installability := load_map(reports, summary)) is not None:
@@ -54,8 +60,9 @@ def cmd_report(args) -> int:
 
     if (corpus := corpus_score(reports)) is not None:
         summary["corpus"] = corpus
-    history = summ.load_history(reports, before=summary["run_id"])
-    perf, regressions = _perf(summary, history, args.expectations, reports)
+    history = summ.load_history(reports, before=summary["run_id"], warnings=damage)
+    perf, regressions, calibration_warnings = _perf(summary, history, args.expectations, reports)
+    summary["warnings"] = damage + calibration_warnings
     from harness import drift
 
     drifts = drift.annotate(summary, history)  # an early warning: never changes the exit status
@@ -63,9 +70,17 @@ def cmd_report(args) -> int:
     summary["verdict"] = {"exit_code": verdict.exit_code, "problems": list(verdict.problems)}
     from harness.report import write_report
 
-    summ.write_summary(run_dir, summary, reports)
-    write_report(summary, verdict, run_dir, [run_dir / "index.html", reports / "index.html"], perf)
-    print(f"report: {reports / 'index.html'} (run {summary['run_id']}, {len(summary['rows'])} rows)")
+    # Only the newest run replaces the top-level report; an older one is rendered in its own folder.
+    newest = summ.latest_run(reports)
+    is_newest = newest is None or newest.resolve() == run_dir.resolve()
+    summ.write_summary(run_dir, summary, reports, newest=is_newest)
+    write_report(summary, verdict, run_dir, [run_dir / "index.html"] + ([reports / "index.html"] if is_newest else []),
+                 perf)
+    if is_newest:
+        print(f"report: {reports / 'index.html'} (run {summary['run_id']}, {len(summary['rows'])} rows)")
+    else:
+        print(f"report: {run_dir / 'index.html'} (run {summary['run_id']}, {len(summary['rows'])} rows; not the "
+              f"newest run, so {reports / 'index.html'} is left as it is)")
     for problem in verdict.problems:
         print(f"  {problem}")
     for d in drifts:
@@ -81,7 +96,7 @@ def _perf(summary: dict, history: list[dict], expectations: Path, reports: Path)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     report = perf.analyse(summary, history, perf.load_slowdowns(expectations), calibration)
-    return report, [str(r) for r in report.regressions]
+    return report, [str(r) for r in report.regressions], list(warnings)
 
 
 def cmd_here(args) -> int:
@@ -110,8 +125,10 @@ def cmd_here(args) -> int:
 
     fsio.write_json(row_dir / "install.json", {"status": "ok", "message": "current environment",
                                                "pins": {}, "requirements": []})
-    cmd_run_suites(argparse.Namespace(out=row_dir, depth=args.depth, mode="here", timeout=args.timeout,
-                                      suites=args.suites, pytest_args=args.pytest_args, workers=args.workers))
+    if cmd_run_suites(argparse.Namespace(out=row_dir, depth=args.depth, mode="here", timeout=args.timeout,
+                                         suites=args.suites, pytest_args=args.pytest_args,
+                                         workers=args.workers)) == USAGE_ERROR:
+        return USAGE_ERROR
     return cmd_report(argparse.Namespace(reports=reports, run=run_id, merge=[],
                                          expectations=args.expectations))
 
@@ -161,4 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (MatrixError, RegistryError, ExpectationError, PerfConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except OSError as exc:  # an unwritable or full reports folder: one line, and the old report stays
+        where = exc.filename or getattr(args, "reports", None) or getattr(args, "out", "")
+        print(f"error: {where}: {exc.strerror or exc} (nothing more written; the previous report is left as it is)",
+              file=sys.stderr)
         return USAGE_ERROR

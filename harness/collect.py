@@ -28,18 +28,33 @@ def read_records(path: Path) -> list[dict]:
 
 
 def _death(exit_info: dict) -> Outcome | None:
-    """How the pytest process ended, if it did not end on its own."""
+    """How the pytest process ended, if it did not end on its own (said of a check that had not started)."""
     if exit_info.get("timed_out"):
         return Outcome(Status.TIMEOUT, f"the row's suites exceeded {exit_info.get('timeout')} s "
                                        "and were killed before this check ran")
+    if exit_info.get("interrupted"):
+        return Outcome(Status.ERROR, "the row's run was interrupted (run-suites killed) before this check reported")
     code = exit_info.get("returncode")
     if isinstance(code, int) and code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return Outcome(Status.CRASH, f"pytest died with {name} during or before this check")
+        return Outcome(Status.CRASH, f"pytest died with {_signal_name(code)} before this check ran")
     return None
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def _running(exit_info: dict) -> Outcome:
+    """The outcome of a check that had started and not reported when pytest was killed or died."""
+    if exit_info.get("timed_out"):
+        return Outcome(Status.TIMEOUT, f"this check was running when the row's bound of {exit_info.get('timeout')} s "
+                                       "hit: it hung (or outran the bound)")
+    if exit_info.get("interrupted"):
+        return Outcome(Status.ERROR, "this check was running when the row's run was interrupted (run-suites killed)")
+    return Outcome(Status.CRASH, f"pytest died with {_signal_name(exit_info['returncode'])} during this check")
 
 
 def feature_outcomes(registry: dict[str, Feature], records: list[dict], exit_info: dict,
@@ -51,15 +66,23 @@ def feature_outcomes(registry: dict[str, Feature], records: list[dict], exit_inf
     """
     per_feature: dict[str, list[Outcome]] = {fid: [] for fid in registry}
     collected: dict[str, list[str]] = {}
+    not_applicable: dict[str, str] = {}  # test -> why it would be n/a (no GPU), decided at collection
+    started: set[str] = set()  # start records: checks that began (on whichever worker)
     reported: set[str] = set()
-    collect_errors: dict[str, str] = {}
+    collect_errors: dict[str, Outcome] = {}
     for record in records:
         if "collected" in record:
             collected.update(record["collected"])
+            not_applicable.update(record.get("not_applicable") or {})
+        elif "start" in record:
+            started.add(record["start"])
     for record in records:
         if "collect_error" in record:
             area = record["collect_error"].split("/")[0]
-            collect_errors.setdefault(area, f"{record['collect_error']}: {record['message']}")
+            status = Status(record.get("status", Status.ERROR.value))
+            message = record["message"] if status == Status.NOT_APPLICABLE \
+                else f"{record['collect_error']}: {record['message']}"
+            collect_errors.setdefault(area, Outcome(status, message))
         elif "test" in record:
             reported.add(record["test"])
             outcome = Outcome(Status(record["status"]), record.get("message", ""), record["test"])
@@ -67,21 +90,29 @@ def feature_outcomes(registry: dict[str, Feature], records: list[dict], exit_inf
             for fid in record["features"] or collected.get(record["test"], []):
                 per_feature.setdefault(fid, []).append(explain(fid, outcome))
     death = _death(exit_info)
-    if exit_info.get("suites") and not death:
-        # A chosen subset of suites: features outside it were not run, not broken.
+    if exit_info.get("suites") and (collected or not death):
+        # A chosen subset of suites: features outside it were not run, not broken (nor killed).
         checked = {fid for fids in collected.values() for fid in fids}
         per_feature = {fid: v for fid, v in per_feature.items() if fid in checked or v}
     for test, fids in collected.items():
-        if test not in reported:
+        if test in reported:
+            continue
+        if test in not_applicable:
+            outcome = Outcome(Status.NOT_APPLICABLE, not_applicable[test])
+        elif death and test in started:
+            outcome = _running(exit_info)  # the check that hung (or that the process died in)
+        else:
             outcome = death or Outcome(Status.ERROR, "this check never reported a result")
-            for fid in fids:
-                per_feature.setdefault(fid, []).append(Outcome(outcome.status, outcome.message, test))
+        for fid in fids:
+            per_feature.setdefault(fid, []).append(Outcome(outcome.status, outcome.message, test))
     result: dict[str, Outcome] = {}
     for fid, outcomes in per_feature.items():
         if not outcomes:
             area = fid.split(".")[0]
             if area in collect_errors:
-                outcomes = [Outcome(Status.ERROR, collect_errors[area])]
+                outcomes = [collect_errors[area]]
+            elif death and registry.get(fid) is not None and registry[fid].device == "cuda":
+                continue  # never collected: says nothing about a GPU feature on this machine ("not run")
             elif death:
                 outcomes = [death]
         result[fid] = fold(outcomes)

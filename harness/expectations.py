@@ -36,6 +36,16 @@ class Known:
         return re.search(self.message, outcome.message) is not None
 
 
+def _https_link(link: object) -> bool:
+    """An https URL with a host, one token: anything else (javascript:, data:, a newline) is refused."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(link, str) or re.search(r"[\s\x00-\x1f\x7f\"'<>]", link):
+        return False
+    parts = urlsplit(link)
+    return parts.scheme == "https" and bool(parts.netloc)
+
+
 def load_expectations(path: Path | str = DEFAULT_EXPECTATIONS) -> list[Known]:
     path = Path(path)
     if not path.exists():
@@ -48,8 +58,9 @@ def load_expectations(path: Path | str = DEFAULT_EXPECTATIONS) -> list[Known]:
         for key in ("feature", "message", "link"):
             if not raw.get(key):
                 raise ExpectationError(f"{where}: field '{key}' is required")
-        if "://" not in raw["link"]:
-            raise ExpectationError(f"{where}: field 'link' must link the upstream report")
+        if not _https_link(raw["link"]):
+            raise ExpectationError(f"{where}: field 'link' must be an https URL of the upstream report, "
+                                   f"not {raw['link']!r}")
         if not raw.get("rows") and not (raw.get("package") and raw.get("versions")):
             raise ExpectationError(f"{where}: give 'rows' or 'package' and 'versions'")
         try:

@@ -6,12 +6,15 @@ import os
 import tempfile
 from pathlib import Path
 
+MODE = 0o644  # reports are read by whoever serves them
+
 
 def write_text(path: Path | str, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, MODE)  # mkstemp's 0600 would keep a web server running as another user out
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

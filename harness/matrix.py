@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,9 @@ from packaging.version import InvalidVersion, Version
 PACKAGES = ("torch", "torchvision", "torchaudio", "torchtext")
 ROW_KEYS = {"name", "tags", "pins", "extra", "python"}
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+WHEEL_SCHEMES = ("https", "http", "file")
+CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
+CURRENT_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 DEFAULT_MATRIX = "matrix.toml"
 
 
@@ -36,7 +41,7 @@ class Row:
     pins: dict[str, str]
     tags: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
-    python: str = "3.11"
+    python: str = CURRENT_PYTHON
 
     def requirements(self) -> list[str]:
         """Requirement strings for the resolver: pins first, then extras."""
@@ -59,6 +64,52 @@ def is_wheel_reference(pin: str) -> bool:
     return pin.endswith(".whl") or "://" in pin or pin.startswith(("/", "./", "../", "~"))
 
 
+def session_key(name: str) -> str:
+    """The name as nox turns it into an environment folder (`.nox/matrix-<key>`): case and runs of
+    '.', '-', '_' do not count, so two names with one key would share an environment."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def local_pythons() -> list[str]:
+    """The Python versions ("3.11") with an interpreter on PATH, and the running one."""
+    found = {CURRENT_PYTHON}
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for entry in names:
+            match = re.fullmatch(r"python(3\.\d+)", entry)
+            if match and os.access(os.path.join(folder, entry), os.X_OK):
+                found.add(match.group(1))
+    return sorted(found, key=lambda v: tuple(map(int, v.split("."))))
+
+
+def python_found(version: str) -> bool:
+    return version == CURRENT_PYTHON or shutil.which(f"python{version}") is not None
+
+
+def _check_wheel(path: Path, row: str, field_name: str, pin: str) -> str:
+    """A wheel pin is one token: an https/http/file URL of a .whl, or a path to an existing .whl."""
+    if CONTROL_OR_SPACE.search(pin):
+        raise MatrixError(path, row, field_name,
+                          f"{pin!r} contains whitespace or a control character: a pin is one token")
+    if "://" in pin:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(pin)
+        if parts.scheme.lower() not in WHEEL_SCHEMES:
+            raise MatrixError(path, row, field_name,
+                              f"{pin!r}: a wheel URL must use {', '.join(WHEEL_SCHEMES)}")
+        if not parts.path.endswith(".whl") or parts.query or parts.fragment:
+            raise MatrixError(path, row, field_name, f"{pin!r}: a wheel URL's path must end in .whl")
+        return pin
+    local = Path(os.path.expanduser(pin))
+    if local.suffix != ".whl" or not local.is_file():
+        raise MatrixError(path, row, field_name, f"{pin!r} is not an existing .whl file")
+    return pin
+
+
 def pin_requirement(package: str, pin: str) -> str:
     """Turn a pin (exact version, specifier, or wheel path/URL) into a requirement string."""
     if is_wheel_reference(pin):
@@ -76,7 +127,9 @@ def _check_pin(path: Path, row: str, package: str, pin: object) -> str:
         raise MatrixError(path, row, field_name, "must be a non-empty string")
     pin = pin.strip()
     if is_wheel_reference(pin):
-        return pin
+        return _check_wheel(path, row, field_name, pin)
+    if CONTROL_OR_SPACE.search(pin.replace(" ", "")):
+        raise MatrixError(path, row, field_name, f"{pin!r} contains a control character")
     try:
         if pin[:1].isdigit():
             Version(pin)
@@ -107,6 +160,9 @@ def _check_row(path: Path, index: int, raw: object, seen: set[str]) -> Row:
         )
     if name in seen:
         raise MatrixError(path, name, "name", "duplicate row name")
+    if session_key(name) in seen:
+        raise MatrixError(path, name, "name", "duplicate row name once case and '.', '-', '_' are "
+                          f"ignored (nox's environment .nox/matrix-{session_key(name)} would be shared)")
     unknown = sorted(set(raw) - ROW_KEYS)
     if unknown:
         raise MatrixError(
@@ -130,14 +186,19 @@ def _check_row(path: Path, index: int, raw: object, seen: set[str]) -> Row:
     if not isinstance(extra, list) or not all(isinstance(e, str) for e in extra):
         raise MatrixError(path, name, "extra", "must be a list of requirement strings")
     for item in extra:
+        if CONTROL_OR_SPACE.search(item.replace(" ", "")):
+            raise MatrixError(path, name, "extra", f"{item!r} contains a control character")
         try:
             Requirement(item)
         except InvalidRequirement as exc:
             raise MatrixError(path, name, "extra", f"malformed requirement {item!r}: {exc}") from None
-    python = raw.get("python", "3.11")
-    if not isinstance(python, str) or not re.match(r"^3\.\d+$", python):
+    python = raw.get("python", CURRENT_PYTHON)
+    if not isinstance(python, str) or not re.fullmatch(r"3\.\d+", python):
         raise MatrixError(path, name, "python", f"{python!r} is not a Python version like '3.11'")
-    seen.add(name)
+    if not python_found(python):
+        raise MatrixError(path, name, "python", f"no Python {python} interpreter here "
+                          f"(available: {', '.join(local_pythons())})")
+    seen.update({name, session_key(name)})
     return Row(name=name, pins=checked, tags=tuple(tags), extra=tuple(extra), python=python)
 
 

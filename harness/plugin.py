@@ -2,7 +2,8 @@
 
 Each test names the features it checks with ``@pytest.mark.feature("area.x.y")``. The plugin
 marks a feature ``absent`` where the registry documents that the installed release does not
-ship it, ``n/a`` for CUDA features without a GPU, turns a library that fails at import into
+ship it, ``n/a`` for CUDA features without a GPU and for the checks of a library the row does not include
+(not installed at all: "torchaudio is not in this row"), turns a library that fails at import into
 ``error`` (never a skip), and writes one JSON line per test to ``--harness-results``.
 
 Under pytest-xdist (how a row runs its checks) every worker appends its own lines; when a worker dies
@@ -19,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -30,12 +32,17 @@ from harness.status import Status, first_line, normalise, root_cause
 
 LIBRARIES = ("torch", "torchvision", "torchaudio", "torchtext")
 ABSENT, NOT_APPLICABLE, MISSING_PREREQ = "absent: ", "n/a: ", "prerequisite missing: "
+NO_CUDA = "no CUDA device in this environment"
 _RESULTS = pytest.StashKey[dict]()
 _import_failures: dict[str, str] = {}
 
 
 class LibraryError(Exception):
     """A library of the row failed to import or to register its operators."""
+
+
+class NotInRow(LibraryError):
+    """The row does not include this library (it is not installed at all): its checks are `n/a`."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -125,7 +132,17 @@ def pytest_collection_finish(session) -> None:
         if unknown:
             raise pytest.UsageError(f"{item.nodeid}: feature {unknown[0]} is not in the registry")
     if session.items:  # not on the xdist controller, which collects nothing
-        _write({"collected": {item.nodeid: features_of(item) for item in session.items}})
+        # Checks that setup will call n/a (a GPU feature without a GPU) stay n/a if the row is killed first.
+        gpu = [item for item in session.items if any(registry[f].device == "cuda" for f in features_of(item))]
+        na = {item.nodeid: NO_CUDA for item in gpu} if gpu and not _cuda_available() else {}
+        _write({"collected": {item.nodeid: features_of(item) for item in session.items}, "not_applicable": na})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem) -> None:
+    """A start record per check, written where it runs: after a kill or a timeout, the checks that started
+    and never reported are the ones that hung (or that the process died in)."""
+    _write({"start": item.nodeid, "worker": os.environ.get("PYTEST_XDIST_WORKER", ""), "time": time.time()})
 
 
 # Fatal Python error lines faulthandler writes, by signal (CPython's faulthandler.c).
@@ -172,8 +189,12 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
         # A module that cannot even be imported: every feature it would check gets this message.
         message = first_line(str(report.longrepr).splitlines()[-1] if report.longrepr else "")
-        _write({"collect_error": report.nodeid, "message": message,
-                         "detail": str(report.longrepr)[-4000:]})
+        status = Status.ERROR
+        for name in LIBRARIES:  # a module that imports a library the row left out: n/a, not error
+            if f"No module named '{name}'" in str(report.longrepr) and not_in_row(name):
+                status, message = Status.NOT_APPLICABLE, f"{name} is not in this row"
+        _write({"collect_error": report.nodeid, "message": message, "status": status.value,
+                "detail": str(report.longrepr)[-4000:]})
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -182,7 +203,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     registry, installed = item.config._harness_registry, item.config._harness_installed
     features = [registry[fid] for fid in features_of(item)]
     if any(f.device == "cuda" for f in features) and not _cuda_available():
-        pytest.skip(NOT_APPLICABLE + "no CUDA device in this environment")
+        pytest.skip(NOT_APPLICABLE + NO_CUDA)
     absences = [f.absence(installed) for f in features]
     if all(absences):
         pytest.skip(ABSENT + absences[0].describe())
@@ -248,10 +269,29 @@ def depth(request) -> str:
     return request.config.getoption("--depth")
 
 
+def not_in_row(name: str) -> bool:
+    """Whether the row left `name` out: no module of that name and no distribution."""
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec(name) is not None:
+            return False
+    except (ImportError, ValueError):
+        return False  # something is there and fails: the import below says what
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return True
+    return False
+
+
 def import_library(name: str):
-    """Import a row library; a failure (missing operator, undefined symbol) becomes LibraryError."""
+    """Import a row library; a failure (missing operator, undefined symbol) becomes LibraryError,
+    a library the row does not include at all NotInRow."""
     if name in _import_failures:
         raise LibraryError(_import_failures[name])
+    if name not in sys.modules and not_in_row(name):
+        raise NotInRow(f"{name} is not in this row")
     try:
         return importlib.import_module(name)
     except Exception as exc:  # noqa: BLE001 - any import-time failure is the row's error
@@ -262,7 +302,10 @@ def import_library(name: str):
 def _library_fixture(name: str):
     @pytest.fixture(scope="session", name=name)
     def fixture():
-        return import_library(name)
+        try:
+            return import_library(name)
+        except NotInRow as exc:
+            pytest.skip(NOT_APPLICABLE + str(exc))
     fixture.__doc__ = f"The row's {name}, or an error status for the test if it cannot load."
     return fixture
 
@@ -273,12 +316,19 @@ torchaudio = _library_fixture("torchaudio")
 torchtext = _library_fixture("torchtext")
 
 
-def require_tool(config: pytest.Config, *names: str) -> dict[str, str]:
-    """Paths of the harness's own prerequisites (a JDK, a compiler); `skipped` if one is missing."""
+def require_tool(config: pytest.Config, *names: str, reference: bool = False) -> dict[str, str]:
+    """Paths of the harness's own prerequisites (a JDK, a compiler); `skipped` if one is missing.
+
+    `reference=True` is for a command-line reference a check compares against (SoX), treated like
+    `require_module`: `skipped` in `here` mode only; in a row a missing one is an `error`.
+    """
     found = {n: shutil.which(n) for n in names}
     missing = [n for n, p in found.items() if not p]
     if missing:
-        pytest.skip(MISSING_PREREQ + f"{', '.join(missing)} not on PATH")
+        message = MISSING_PREREQ + f"{', '.join(missing)} not on PATH"
+        if reference and config.getoption("--harness-mode") != "here":
+            raise FileNotFoundError(message)
+        pytest.skip(message)
     return found  # type: ignore[return-value]
 
 

@@ -5,7 +5,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from harness import fsio
+from harness import fsio, mobile_ops
 from harness.status import Status, first_line
 from harness.summary import Verdict
 
@@ -117,6 +117,7 @@ def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None)
         s=summary, verdict=verdict, colours={s.value: c for s, c in COLOURS.items()},
         areas=sorted(areas.items()), counts=counts, row_links=row_links, logs=logs, perf=perf,
         time_bars=time_bars(summary["rows"]), time_colours=TIME_COLOURS, cuda_mismatch=cuda_mismatch,
+        op_changes=mobile_ops.row_changes(summary["rows"]),
         corpus_link=os.path.relpath(run_dir.parent.parent / "cases.json", out.parent).replace(os.sep, "/"),
     )
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import fsio, isolate
-from harness.collect import BENCHMARKS, PYTEST_EXIT, RESULTS
+from harness.collect import BENCHMARKS, PYTEST_EXIT, RESULTS, read_records
 from harness.progress import Progress
 from harness.registry import SUITES
 
@@ -122,17 +122,54 @@ def run_suites(run: SuiteRun) -> dict:
     phases = []
     with isolate.guard(), Progress(run.out.name, run.out / RESULTS, previous_results(run.out)) as progress:
         for phase in PHASES:
+            before = len(read_records(run.out / RESULTS))
             info = _run_phase(run, phase, started + run.timeout, env, progress)
             phases.append(info)
             if info["timed_out"] or info["returncode"] < 0:
+                break
+            if (usage := usage_error(run, info, before)) is not None:
+                info["usage_error"] = usage
                 break
         died = next((p for p in phases if p["timed_out"] or p["returncode"] < 0), None)
         info = {"returncode": (died or phases[-1])["returncode"], "timed_out": any(p["timed_out"] for p in phases),
                 "timeout": run.timeout, "seconds": round(time.monotonic() - started, 1), "phases": phases,
                 "depth": run.depth, "mode": run.mode, "suites": list(run.suites)}
+        if any("usage_error" in p for p in phases):
+            info["usage_error"] = next(p["usage_error"] for p in phases if "usage_error" in p)
         fsio.write_json(run.out / PYTEST_EXIT, info)
         progress.finish()
     return info
+
+
+# pytest's exits that mean it did not run what it was asked to: interrupted (a bad option), internal error,
+# usage error (a path that does not exist, an unknown option).
+USAGE_EXITS = (2, 3, 4)
+
+
+def _ran_something(records: list[dict]) -> bool:
+    return any("collected" in r or "collect_error" in r or "test" in r for r in records)
+
+
+def usage_error(run: SuiteRun, info: dict, records_before: int) -> str | None:
+    """pytest's own message when a phase could not even start (a typo in --suites, a stray `--`): a usage
+    exit and nothing collected by the phase, and no module that failed to import (that is the row's error).
+    (Under xdist a bad path can end the checks phase with 5, "no tests"; the benchmarks phase then says 4.)"""
+    if info["timed_out"] or info["returncode"] not in USAGE_EXITS:
+        return None
+    if _ran_something(read_records(run.out / RESULTS)[records_before:]):
+        return None
+    try:
+        log = (run.out / "pytest.log").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        log = ""
+    lines = [ln.strip() for ln in log.rsplit(f"==== phase {info['phase']}", 1)[-1].splitlines()[1:] if ln.strip()]
+    errors = [ln for ln in lines if (ln.startswith(("ERROR:", "INTERNALERROR", "UsageError")) or ": error:" in ln)
+              and not ln.startswith("ERROR: usage:")]
+    message = " ".join((errors or lines[-3:])[:5]) or "(no output)"
+    missing = [s for s in run.suites if not (SUITES / s).exists()]
+    if missing:
+        message = f"--suites {' '.join(missing)}: no such path under {SUITES}; pytest said: {message}"
+    return f"pytest exited with status {info['returncode']} without running the {info['phase']}: {message}"
 
 
 def previous_results(out: Path) -> Path | None:

@@ -38,26 +38,41 @@ def start_run(run_dir: Path, meta: dict) -> None:
         fsio.write_json(run_dir / RUN_META, meta)
 
 
-def _read(path: Path, default):
+def _read(path: Path, default, damaged: list[str] | None = None):
+    """A JSON file, or `default`; a file that is there but unreadable is noted in `damaged`."""
     try:
         return fsio.read_json(path)
-    except (OSError, json.JSONDecodeError):
+    except FileNotFoundError:
         return default
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if damaged is not None:
+            damaged.append(f"{path.name} is damaged ({exc.__class__.__name__}: {exc})")
+        return default
+
+
+def read_exit(row_dir: Path) -> dict:
+    """A row's pytest.json ({} when there is none or it is damaged)."""
+    return _read(Path(row_dir) / collect.PYTEST_EXIT, {})
 
 
 def build_row(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -> dict:
     """One row of summary.json from the files its session left in `row_dir`."""
+    damaged: list[str] = []
     install = _read(row_dir / collect.INSTALL, {"status": "install-failed",
-                                                "message": "no install record (session did not run)"})
-    env = _read(row_dir / "env.json", {})
+                                                "message": "no install record (session did not run)"}, damaged)
+    env = _read(row_dir / "env.json", {}, damaged)
     installed = env.get("installed", {})
-    exit_info = _read(row_dir / collect.PYTEST_EXIT, {})
+    exit_info = _read(row_dir / collect.PYTEST_EXIT, {}, damaged)
     records = collect.read_records(row_dir / collect.RESULTS)
     name = row_dir.name
     if install.get("status") != "ok":
         outcomes = collect.install_failed(registry, install.get("message", ""))
-    elif not exit_info:
+    elif not exit_info and not records:
         outcomes = {fid: Outcome(Status.ERROR, "the suites did not run (see pytest.log)") for fid in registry}
+    elif not exit_info:
+        # run-suites was killed, yet its pytest wrote results: keep every one; the rest never reported.
+        outcomes = collect.feature_outcomes(registry, records, {"returncode": None, "interrupted": True},
+                                            lambda fid, o: explain(fid, o, name, installed, known))
     else:
         outcomes = collect.feature_outcomes(registry, records, exit_info,
                                             lambda fid, o: explain(fid, o, name, installed, known))
@@ -79,8 +94,32 @@ def build_row(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
     }
     bench = row_dir / collect.BENCHMARKS
     if bench.exists():
-        row["benchmarks"] = load_benchmarks(bench)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the problems travel on .warnings, into the report
+            row["benchmarks"] = load_benchmarks(bench)
+        damaged += [w.replace(str(bench), bench.name) for w in row["benchmarks"].warnings]
+    if damaged:
+        row["damaged"] = damaged
     return row
+
+
+def keep_intact(summary: dict, previous: dict | None) -> list[str]:
+    """A row whose artefacts are damaged now keeps what the run's intact earlier summary held for it,
+    so a report never rewrites a summary with less data. Returns the warnings, for stderr and the report."""
+    warnings = []
+    before = {row.get("name"): row for row in (previous or {}).get("rows", []) if isinstance(row, dict)}
+    for i, row in enumerate(summary["rows"]):
+        if not row.get("damaged"):
+            continue
+        what = "; ".join(row["damaged"])
+        if row["name"] in before:
+            summary["rows"][i] = {**before[row["name"]], "damaged": row["damaged"]}
+            warnings.append(f"row {row['name']}: {what}; kept the row as this run's earlier summary.json held it")
+        else:
+            warnings.append(f"row {row['name']}: {what}")
+    return warnings
 
 
 def _with_measurements(features: dict[str, dict], measured: dict[str, list[dict]]) -> dict[str, dict]:
@@ -99,7 +138,11 @@ def build_summary(run_dir: Path, registry: dict[str, Feature], known: list[Known
     order = {name: i for i, name in enumerate(row_order or meta.get("rows", []))}
     row_dirs.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
     rows = [build_row(p, registry, known) for p in row_dirs]
+    listed = list(meta.get("rows") or [])
+    missing = [name for name in listed if name not in {p.name for p in row_dirs}]
     return {
+        "complete": not missing,  # every row the run listed has a result
+        "missing_rows": missing,
         "run_id": meta.get("run_id", run_dir.name),
         "started": meta.get("started"),
         "finished": now(),
@@ -130,17 +173,29 @@ def verdict(summary: dict, regressions: list[str] = ()) -> Verdict:
             if status in BROKEN or (status == Status.SKIPPED and not here):
                 problems.append(f"{row['name']}: {fid}: {status.value}: {cell['message']}")
     problems.extend(regressions)
+    if summary.get("missing_rows"):
+        problems.insert(0, f"incomplete run: {len(summary['missing_rows'])} row(s) it listed have no result: "
+                           f"{', '.join(summary['missing_rows'])}")
     return Verdict(1 if problems else 0, tuple(problems))
 
 
-def write_summary(run_dir: Path, summary: dict, reports: Path = REPORTS) -> None:
-    """The run's own summary, then the newest-run copy; both atomic."""
+def write_summary(run_dir: Path, summary: dict, reports: Path = REPORTS, newest: bool = True) -> None:
+    """The run's own summary, then (for the newest run only) the newest-run copy; both atomic."""
     fsio.write_json(run_dir / "summary.json", summary)
-    fsio.write_json(reports / "summary.json", summary)
+    if newest:
+        fsio.write_json(reports / "summary.json", summary)
 
 
-def load_history(reports: Path = REPORTS, before: str | None = None) -> list[dict]:
-    """Earlier runs' summaries, oldest first; a damaged one is reported and left alone."""
+def read_intact(path: Path) -> dict | None:
+    """A summary.json that is there and readable, else None."""
+    data = _read(path, None)
+    return data if isinstance(data, dict) else None
+
+
+def load_history(reports: Path = REPORTS, before: str | None = None,
+                 warnings: list[str] | None = None) -> list[dict]:
+    """Earlier runs' summaries, oldest first; a damaged one is reported (on stderr, and in `warnings`
+    for the report) and left alone."""
     history = []
     for path in sorted(runs_dir(reports).glob("*/summary.json")):
         if before and path.parent.name >= before:
@@ -148,8 +203,10 @@ def load_history(reports: Path = REPORTS, before: str | None = None) -> list[dic
         try:
             history.append(fsio.read_json(path))
         except (OSError, json.JSONDecodeError) as exc:
-            print(f"warning: history file {path} is unreadable ({exc}); left as it is and ignored",
-                  file=sys.stderr)
+            message = f"history file {path} is unreadable ({exc}); left as it is and ignored"
+            print(f"warning: {message}", file=sys.stderr)
+            if warnings is not None:
+                warnings.append(message)
     return history
 
 

@@ -97,3 +97,53 @@ def test_a_failing_or_malformed_measurement_is_kept_or_dropped_without_breaking_
     out = feature_measurements(records)["core.a"]
     assert [(m["name"], m["headroom"]) for m in out] == [("nan", 0.0), ("over", 1 / 3)]
     assert user_properties(records) == {}  # measurements are not row properties
+
+
+# ---- attribution after a kill or a timeout (issue 18) -------------------------------------------------
+
+GPU_REGISTRY = {**REGISTRY, "cuda.d": Feature("cuda.d", "d", "cuda", device="cuda"),
+                "cuda.e": Feature("cuda.e", "d", "cuda", device="cuda")}
+
+
+def test_the_check_running_at_the_bound_is_named_as_the_one_that_hung():
+    records = [{"collected": {"t1": ["core.a"], "t2": ["core.b"], "t3": ["vision.c"]}},
+               {"start": "t1"}, {"test": "t1", "features": ["core.a"], "status": "pass"},
+               {"start": "t2"}]
+    out = feature_outcomes(REGISTRY, records, {"returncode": -9, "timed_out": True, "timeout": 60})
+    assert out["core.a"].status == Status.PASS
+    assert out["core.b"].status == Status.TIMEOUT and "was running when the row's bound of 60 s hit" \
+        in out["core.b"].message and out["core.b"].test == "t2"
+    assert out["vision.c"].status == Status.TIMEOUT and "killed before this check ran" in out["vision.c"].message
+
+
+def test_a_death_names_the_check_it_happened_in_and_the_others_as_not_started():
+    records = [{"collected": {"t1": ["core.a"], "t2": ["core.b"]}}, {"start": "t1"}]
+    out = feature_outcomes(REGISTRY, records, {"returncode": -6})
+    assert out["core.a"].status == Status.CRASH and "SIGABRT during this check" in out["core.a"].message
+    assert out["core.b"].status == Status.CRASH and "before this check ran" in out["core.b"].message
+
+
+def test_a_killed_subset_run_leaves_features_outside_it_not_run():
+    records = [{"collected": {"t1": ["core.a"]}}, {"start": "t1"}]
+    out = feature_outcomes(REGISTRY, records, {"returncode": -9, "timed_out": True, "timeout": 5,
+                                               "suites": ["core/test_a.py"]})
+    assert set(out) == {"core.a"} and out["core.a"].status == Status.TIMEOUT
+
+
+def test_a_killed_row_keeps_na_and_does_not_stamp_gpu_features():
+    records = [{"collected": {"t1": ["core.a"], "t2": ["core.b"], "t3": ["vision.c"], "g1": ["cuda.d"]},
+                "not_applicable": {"g1": "no CUDA device in this environment"}},
+               {"test": "t2", "features": ["core.b"], "status": "n/a", "message": "torchaudio is not in this row"}]
+    out = feature_outcomes(GPU_REGISTRY, records, {"returncode": -9, "timed_out": True, "timeout": 5})
+    assert out["core.b"].status == Status.NOT_APPLICABLE
+    assert out["cuda.d"].status == Status.NOT_APPLICABLE and "no CUDA" in out["cuda.d"].message
+    assert "cuda.e" not in out  # never collected: not run, not killed
+    assert out["core.a"].status == Status.TIMEOUT
+
+
+def test_a_crash_record_of_the_controller_still_names_its_check():
+    records = [{"collected": {"t1": ["core.a"], "t2": ["core.b"]}}, {"start": "t1"},
+               {"test": "t1", "features": None, "status": "crash", "message": "the check's process died with SIGSEGV"},
+               {"start": "t2"}, {"test": "t2", "features": ["core.b"], "status": "pass"}]
+    out = feature_outcomes(REGISTRY, records, {"returncode": 1})
+    assert out["core.a"].status == Status.CRASH and out["core.b"].status == Status.PASS

@@ -65,3 +65,15 @@ def test_a_malformed_matrix_exits_2_naming_the_field_and_writes_nothing(tmp_path
     assert proc.returncode == 2
     assert f"{matrix}: row r: field 'pins.torch'" in proc.stderr
     assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.slow
+def test_a_typo_in_suites_stops_the_matrix_with_exit_2_and_no_report(tmp_path, harness_env):
+    """Issue 18: pytest's usage exit (a path that does not exist) is exit 2 with pytest's message, not green."""
+    matrix = tmp_path / "matrix.toml"
+    matrix.write_text(MATRIX.split("[[row]]\nname = \"no-such-torch\"")[0])
+    harness_env["HARNESS_MATRIX"] = str(matrix)
+    proc = nox("-s", "matrix", "--", "--suites", "core/test_mobil.py", env=harness_env)
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "--suites core/test_mobil.py: no such path" in proc.stderr
+    assert not (tmp_path / "reports" / "index.html").exists()

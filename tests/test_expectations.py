@@ -60,3 +60,12 @@ def test_a_known_failure_in_one_test_does_not_hide_another_failure():
     out = feature_outcomes(registry, records, {"returncode": 1},
                            lambda fid, o: explain(fid, o, "r", {"torch": "2.14.1"}, [ENTRY]))
     assert out["core.x"].status == Status.KNOWN_FAILURE
+
+
+@pytest.mark.parametrize("link", ["javascript://%0Aalert(1)", "http://example.org/issue", "data://x",
+                                  "https://", "https://x.org/a b", "ftp://x.org/1", "not a link"])
+def test_a_link_that_is_not_an_https_url_is_rejected(write, link):
+    path = write("expectations.toml", f'[[known]]\nfeature = "core.rpc.rpc_sync"\nmessage = "x"\n'
+                                      f'link = "{link}"\nrows = ["r1"]\n')
+    with pytest.raises(ExpectationError, match="field 'link' must be an https URL"):
+        load_expectations(path)

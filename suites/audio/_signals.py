@@ -24,3 +24,22 @@ def spectrogram_like(shape: tuple[int, ...], *, seed: int = 0) -> np.ndarray:
     """float32 positive values shaped (..., freq, time), never equal to a mask value used in tests."""
     rng = np.random.default_rng(seed)
     return (1.0 + rng.random(shape)).astype(np.float32)
+
+
+def speech_in_silence(sample_rate: int, *, lead: float = 0.5, voiced: float = 1.0, tail: float = 0.5,
+                      noise: float = 0.0, seed: int = 0) -> np.ndarray:
+    """float32 (time,): `lead` s of silence, a voiced segment, `tail` s of silence; peak 0.5.
+
+    The voiced segment is a 140 Hz tone with ten harmonics (amplitude 1/k) under a half-sine
+    envelope and a 4 Hz syllable modulation, so it starts and ends softly like speech. `noise`
+    adds white Gaussian noise of that standard deviation everywhere (0: digital silence).
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sample_rate * voiced)) / sample_rate
+    tone = sum(np.sin(2 * np.pi * 140.0 * k * t + k) / k for k in range(1, 11))
+    envelope = np.sin(np.pi * t / voiced) ** 0.5 * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t) ** 2)
+    voice = 0.5 * tone * envelope / np.abs(tone * envelope).max()
+    signal = np.concatenate([np.zeros(int(sample_rate * lead)), voice, np.zeros(int(sample_rate * tail))])
+    if noise:
+        signal = signal + noise * rng.standard_normal(signal.size)
+    return signal.astype(np.float32)

@@ -4,9 +4,13 @@ The 1.4 release note's recipe: script a MobileNetV2, dump `torch.jit.export_opna
 for a custom build, and run the model through the lite interpreter.
 """
 import io
+import json
+from pathlib import Path
 
 import pytest
 
+from harness import mobile_ops
+from harness.isolate import run_python
 from harness.measure import assert_allclose
 from suites import _models
 
@@ -22,6 +26,11 @@ RTOL, ATOL = 1e-4, 1e-5
 OPT_RTOL, OPT_ATOL = 1e-3, 1e-4
 # The reference logits must vary, or agreement proves nothing: realistic ones have std ~1.
 MIN_STD = 0.05
+REPO = Path(__file__).resolve().parents[2]
+# The operators a torch alone registers, listed by the adapter in a fresh interpreter (~5 s).
+PROBE = ("import json, torch; from suites.core import _compat; "
+         "print(json.dumps(sorted(_compat.registered_operators(torch))))")
+REGISTERED_TIMEOUT_S = 120
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +103,29 @@ def test_optimize_for_mobile_agrees_with_eager(torch, mobilenet, request):
         actual = optimized(example)
     assert actual.shape == expected.shape
     assert_allclose(request, "optimized", actual, expected, rtol=OPT_RTOL, atol=OPT_ATOL)
+
+
+@pytest.mark.feature("core.mobile.selective_build")
+def test_selective_build_keeps_registered_operators(torch, mobilenet, request):
+    """A custom build keeps the exported operators: count them against all the row registers.
+
+    The operator list and the counts go into the row (`mobile_ops` in summary.json); the report
+    shows how the list changes between rows, so a renamed or re-overloaded operator stands out.
+    """
+    _, scripted, _ = mobilenet
+    models = {"mobilenet_v2": scripted}
+    # Counted in a fresh interpreter that imports torch alone: in this process torchvision and
+    # torchaudio (other tests on the same worker) add their own operators, so the count would
+    # depend on scheduling, and a custom build of torch keeps torch's operators only.
+    done = run_python(["-c", PROBE], REGISTERED_TIMEOUT_S, cwd=REPO)
+    assert done.returncode == 0, f"listing the registered operators failed: {done.stderr[-2000:]}"
+    registered = set(json.loads(done.stdout))
+    recorded = {}
+    for name, model in models.items():
+        opnames = sorted(set(torch.jit.export_opnames(model)))
+        recorded[name] = {"kept": len(opnames), "registered": len(registered), "operators": opnames}
+    request.node.user_properties.append((mobile_ops.PROPERTY, recorded))
+    for name, info in recorded.items():
+        assert 0 < info["kept"] < info["registered"], f"{name}: keeps {info['kept']} of {info['registered']}"
+        missing = sorted(set(info["operators"]) - registered)
+        assert not missing, f"{name}: exported operators this torch does not register: {', '.join(missing)}"

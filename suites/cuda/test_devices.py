@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from harness.isolate import run_python
-from harness.measure import assert_allclose
+from harness.measure import Measurement, assert_allclose, record
 from harness.plugin import require_module
 from suites import _models
+from suites.audio._signals import speech_in_silence
 
 REPO = Path(__file__).resolve().parents[2]
 # Same float32 math, different kernels (cuFFT vs pocketfft, different reduction order).
@@ -65,6 +66,30 @@ def test_audio_transforms_on_cuda_equal_cpu(torch, torchaudio, cuda):
     on_gpu = masking(spec.to(cuda)).cpu()
     # The mask position is drawn from the CPU generator on both devices: identical masks.
     assert torch.equal(on_gpu == 0, on_cpu == 0)
+
+
+@pytest.mark.feature("audio.cuda.vad")
+@pytest.mark.parametrize("noise", [0.0, 0.003], ids=["clean", "noisy"])
+def test_vad_on_cuda_equals_cpu(torch, torchaudio, cuda, request, noise):
+    """`functional.vad` trims at the CPU's position (both ends) and keeps the input's samples.
+
+    The decision is per measurement period (800 samples at 16 kHz); cuFFT's round-off could flip
+    one period at the trigger threshold, so the position may differ by at most one period
+    (the same bound as against SoX, suites/audio/test_vad.py), recorded in samples.
+    """
+    rate = 16000
+    period = rate // 20  # 1 / measure_freq (20 Hz by default)
+    wave = torch.from_numpy(speech_in_silence(rate, noise=noise, seed=0))[None, :]
+    vad = torchaudio.functional.vad
+    for end, fn in {"leading": lambda w: vad(w, rate),
+                    "both ends": lambda w: vad(vad(w, rate).flip(-1), rate).flip(-1)}.items():
+        on_cpu, on_gpu = fn(wave), fn(wave.to(cuda)).cpu()
+        error = abs(on_gpu.shape[-1] - on_cpu.shape[-1])
+        record(request, Measurement(f"{end}: kept samples CUDA vs CPU", "max_abs", float(error), float(period),
+                                    max_abs=float(error)))
+        assert error <= period, f"{end}: CUDA keeps {on_gpu.shape[-1]} samples, CPU {on_cpu.shape[-1]}"
+        if error == 0:  # vad copies samples, it computes none: the kept samples are identical
+            assert torch.equal(on_gpu, on_cpu), end
 
 
 @pytest.mark.feature("vision.cuda.script")

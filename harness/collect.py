@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.measure import PROPERTY as MEASURED
-from harness.measure import Measurement
+from harness.measure import Measurement, json_number
 from harness.registry import Feature
 from harness.status import Outcome, Status, first_line, fold
 
@@ -17,13 +17,17 @@ BENCHMARKS = "benchmark.json"
 
 def read_records(path: Path) -> list[dict]:
     """The plugin's JSON lines; a torn last line (process killed mid-write) is dropped."""
+    return parse_records(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+def parse_records(text: str) -> list[dict]:
+    """One record per JSON line of `text`; a line that does not parse (torn by a kill) is dropped."""
     records = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+    for line in text.splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
     return records
 
 
@@ -152,10 +156,6 @@ def user_properties(records: list[dict]) -> dict[str, object]:
     return props
 
 
-def _number(value: float) -> float | str:
-    return value if value == value and abs(value) != float("inf") else str(value)
-
-
 def feature_measurements(records: list[dict]) -> dict[str, list[dict]]:
     """What each feature's tests measured against their references, worst headroom first.
 
@@ -180,7 +180,7 @@ def feature_measurements(records: list[dict]) -> dict[str, list[dict]]:
             name = measurement.name + (f" #{seen[measurement.name]}" if seen[measurement.name] > 1 else "")
             headroom = measurement.headroom
             entry = {"test": record["test"], **measurement.to_json(), "name": name,
-                     "headroom": _number(headroom)}
+                     "headroom": json_number(headroom)}
             for fid in record.get("features") or []:  # a crash record measured nothing
                 per_feature.setdefault(fid, []).append((headroom, entry))
     return {fid: [e for _, e in sorted(entries, key=lambda he: he[0])]

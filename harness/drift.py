@@ -19,7 +19,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from harness.measure import HIGHER_IS_BETTER, Measurement
+from harness.measure import HIGHER_IS_BETTER, Measurement, json_number
 
 FACTOR = 10.0   # more than tenfold growth is drift
 WINDOW = 5      # the last 5 earlier runs of the row that measured the comparison
@@ -42,16 +42,12 @@ class Drift:
     def to_json(self) -> dict:
         return {"row": self.row, "feature": self.feature, "test": self.test, "name": self.name,
                 "metric": self.metric, "from": self.baseline, "to": self.current,
-                "factor": _finite(self.factor), "headroom": _finite(self.headroom), "runs": list(self.runs)}
+                "factor": json_number(self.factor), "headroom": json_number(self.headroom), "runs": list(self.runs)}
 
     def __str__(self) -> str:
         return (f"{self.row}: {self.feature}: {self.name} ({self.metric}) error grew x{self.factor:.3g} "
                 f"against the median of {len(self.runs)} earlier run(s) ({self.baseline:.3g} -> "
                 f"{self.current:.3g}), headroom now x{self.headroom:.3g}")
-
-
-def _finite(value: float) -> float | str:
-    return value if math.isfinite(value) else str(value)
 
 
 def error_of(metric: str, value: float) -> float:
@@ -129,7 +125,7 @@ def annotate(summary: dict, history: list[dict], **kwargs) -> list[Drift]:
         cell = rows[d.row]["features"][d.feature]
         for entry in cell.get("measured") or []:
             if _key(entry) == (d.test, d.name, d.metric):
-                entry["drift"] = _finite(d.factor)
+                entry["drift"] = json_number(d.factor)
         cell["drift"] = d.to_json()
     summary["drift"] = [d.to_json() for d in drifts]
     return drifts

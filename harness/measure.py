@@ -58,7 +58,7 @@ class Measurement:
 
     def to_json(self) -> dict:
         data = {k: v for k, v in asdict(self).items() if v is not None}
-        return {k: (_finite(v) if isinstance(v, float) else v) for k, v in data.items()}
+        return {k: (json_number(v) if isinstance(v, float) else v) for k, v in data.items()}
 
     @classmethod
     def from_json(cls, data: dict) -> "Measurement":
@@ -70,8 +70,8 @@ class Measurement:
         return cls(**fields)
 
 
-def _finite(value: float) -> float | str:
-    """JSON has no inf/nan: they travel as strings."""
+def json_number(value: float) -> float | str:
+    """JSON has no inf/nan: they travel as strings ("inf", "nan")."""
     return value if math.isfinite(value) else str(value)
 
 

@@ -6,13 +6,12 @@ nothing from the pytest processes beyond what they already write.
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.collect import PYTEST_EXIT, module_of, read_records
+from harness.collect import module_of, parse_records, read_records
 from harness.status import BROKEN, Status
 
 QUIET = {Status.PASS, Status.ABSENT, Status.NOT_APPLICABLE}
@@ -88,13 +87,7 @@ class Progress:
             data = fh.read()
         complete = data[: data.rfind(b"\n") + 1]  # a line still being written waits for the next poll
         self.offset += len(complete)
-        records = []
-        for line in complete.decode("utf-8", "replace").splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return records
+        return parse_records(complete.decode("utf-8", "replace"))
 
     def line(self) -> str:
         """`torch-2.14 checks 45/120 · 2 failing · vision/test_onnx.py · 2:31 · ~3:10 left`"""
@@ -121,11 +114,9 @@ class Progress:
         """After the row: the features that are not pass/absent/n/a, one line each."""
         from harness.collect import feature_outcomes
         from harness.registry import load_registry
+        from harness.summary import read_exit
 
-        exit_info = {}
-        if (self.results.parent / PYTEST_EXIT).exists():
-            exit_info = json.loads((self.results.parent / PYTEST_EXIT).read_text())
-        outcomes = feature_outcomes(load_registry(), read_records(self.results), exit_info)
+        outcomes = feature_outcomes(load_registry(), read_records(self.results), read_exit(self.results.parent))
         attention = sorted((fid, o) for fid, o in outcomes.items() if o.status not in QUIET)
         if self.live is not None:
             self.update(self.phase)
@@ -145,9 +136,8 @@ class Progress:
 
 
 def _previous_seconds(previous_results: Path | None) -> float | None:
-    if previous_results is None or not (previous_results.parent / PYTEST_EXIT).exists():
-        return None
-    try:
-        return float(json.loads((previous_results.parent / PYTEST_EXIT).read_text())["seconds"])
-    except (ValueError, KeyError, TypeError):
-        return None
+    """How long the same row's suites took last time (its pytest.json), if known."""
+    from harness.summary import read_exit
+
+    seconds = read_exit(previous_results.parent).get("seconds") if previous_results else None
+    return float(seconds) if isinstance(seconds, (int, float)) else None

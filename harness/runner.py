@@ -24,7 +24,7 @@ from harness.registry import SUITES
 ROOT = Path(__file__).resolve().parent.parent
 REPORTED_PACKAGES = ("torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchcodec",
                      "numpy", "onnx", "onnxruntime", "onnxscript", "librosa", "scipy", "sentencepiece")
-# Phase name -> (what the plugin keeps, whether it runs on xdist workers).
+# Phase name (the plugin's --harness-phase) -> whether it runs on xdist workers.
 PHASES = {"checks": True, "benchmarks": False}
 
 
@@ -119,23 +119,21 @@ def run_suites(run: SuiteRun) -> dict:
     for inherited in [k for k in env if k.startswith("PYTEST_XDIST_")]:  # we may run inside an xdist worker
         del env[inherited]
     started = time.monotonic()
-    phases = []
+    phases, usage, died = [], None, None
     with isolate.guard(), Progress(run.out.name, run.out / RESULTS, previous_results(run.out)) as progress:
         for phase in PHASES:
             before = len(read_records(run.out / RESULTS))
-            info = _run_phase(run, phase, started + run.timeout, env, progress)
-            phases.append(info)
-            if info["timed_out"] or info["returncode"] < 0:
+            phases.append(_run_phase(run, phase, started + run.timeout, env, progress))
+            if phases[-1]["timed_out"] or phases[-1]["returncode"] < 0:
+                died = phases[-1]
                 break
-            if (usage := usage_error(run, info, before)) is not None:
-                info["usage_error"] = usage
+            if (usage := usage_error(run, phases[-1], before)) is not None:
                 break
-        died = next((p for p in phases if p["timed_out"] or p["returncode"] < 0), None)
         info = {"returncode": (died or phases[-1])["returncode"], "timed_out": any(p["timed_out"] for p in phases),
                 "timeout": run.timeout, "seconds": round(time.monotonic() - started, 1), "phases": phases,
                 "depth": run.depth, "mode": run.mode, "suites": list(run.suites)}
-        if any("usage_error" in p for p in phases):
-            info["usage_error"] = next(p["usage_error"] for p in phases if "usage_error" in p)
+        if usage is not None:
+            info["usage_error"] = usage
         fsio.write_json(run.out / PYTEST_EXIT, info)
         progress.finish()
     return info

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import fsio, isolate
+from harness.expectations import https_link
 from harness.matrix import SAFE_NAME, MatrixError, Row, check_rows
 from harness.status import Status
 
@@ -137,7 +138,7 @@ def load_case(path: Path | str, feature_ids: set[str] | None = None, suites_dir:
     for key in ("title", "link"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise CaseError(path, None, key, "missing: every case needs a title and the link to its upstream report")
-    if not re.match(r"^https://\S+$", data["link"]):
+    if not https_link(data["link"]):
         raise CaseError(path, None, "link", f"{data['link']!r} is not an https:// link")
     rows = check_rows(path, data.get("row"))
     names = [r.name for r in rows]

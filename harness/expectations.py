@@ -36,7 +36,7 @@ class Known:
         return re.search(self.message, outcome.message) is not None
 
 
-def _https_link(link: object) -> bool:
+def https_link(link: object) -> bool:
     """An https URL with a host, one token: anything else (javascript:, data:, a newline) is refused."""
     from urllib.parse import urlsplit
 
@@ -58,7 +58,7 @@ def load_expectations(path: Path | str = DEFAULT_EXPECTATIONS) -> list[Known]:
         for key in ("feature", "message", "link"):
             if not raw.get(key):
                 raise ExpectationError(f"{where}: field '{key}' is required")
-        if not _https_link(raw["link"]):
+        if not https_link(raw["link"]):
             raise ExpectationError(f"{where}: field 'link' must be an https URL of the upstream report, "
                                    f"not {raw['link']!r}")
         if not raw.get("rows") and not (raw.get("package") and raw.get("versions")):

@@ -126,21 +126,18 @@ def _on_sigterm(signum, frame) -> None:
     raise Terminated(128 + signum)
 
 
-def kill_descendants() -> int:
-    """Kill every live descendant of this process until none is left; how many were killed."""
-    killed = 0
+def kill_descendants() -> None:
+    """Kill every live descendant of this process until none is left."""
+    import psutil
+
     for _ in range(20):  # orphans are re-parented to us (subreaper) while we kill their parents
         found = descendants()
         if not found:
             break
         for child in found:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(psutil.Error):
                 child.kill()
-                killed += 1
-        import psutil
-
         psutil.wait_procs(found, timeout=2)
-    return killed
 
 
 @contextlib.contextmanager

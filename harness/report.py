@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from harness import fsio, mobile_ops
+from harness.measure import HIGHER_IS_BETTER
 from harness.status import Status, first_line
 from harness.summary import Verdict
 
@@ -61,7 +62,7 @@ def measured_line(entry: dict) -> str:
     """One measurement in words, for a cell's title: what was compared, the error and its bound."""
     metric = entry.get("metric", "")
     value, tolerance = _num(entry.get("value")), _num(entry.get("tolerance"))
-    relation = "≥" if metric == "snr_db" else "≤"
+    relation = "≥" if metric in HIGHER_IS_BETTER else "≤"
     parts = [f"{entry.get('name', '')}: {metric} {value} (must be {relation} {tolerance})",
              f"headroom {format_headroom(entry.get('headroom'))}"]
     for key, label in (("max_abs", "max abs error"), ("max_rel", "max rel error"), ("mismatched", "mismatched")):

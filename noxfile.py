@@ -7,7 +7,7 @@ import nox
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the harness package beside us
 
-from harness import summary
+from harness import settings, summary
 from harness.install import install_row, row_environment
 from harness.matrix import MatrixError, Row, load_matrix
 from harness.options import RunOptions
@@ -21,8 +21,9 @@ except MatrixError as error:
     print(f"error: {error}", file=sys.stderr)
     sys.exit(2)
 
-RUN_ID = os.environ.setdefault("HARNESS_RUN_ID", summary.new_run_id())
+RUN_ID = settings.current().run_id or summary.new_run_id()  # one run per invocation of nox
 RUN_DIR = summary.runs_dir() / RUN_ID
+MATRIX_RAN: list[str] = []  # rows this invocation ran: the report session then reports this run
 HARNESS_DEPS = ["packaging", "jinja2", "psutil"]  # psutil: harness.isolate.guard()
 
 
@@ -35,6 +36,7 @@ def matrix(session, row):
     summary.start_run(RUN_DIR, {"run_id": RUN_ID, "started": summary.now(), "matrix": str(MATRIX.path),
                                 "depth": options.depth, "mode": "matrix", "rows": _selected_rows(session)})
     row_dir = RUN_DIR / "rows" / row.name
+    MATRIX_RAN.append(row.name)
     installed = install_row(row, session.virtualenv.location + "/bin/python", row_dir)
     if installed.ok:
         session.run("python", "-m", "harness", "run-suites", "--out", str(row_dir),
@@ -66,7 +68,7 @@ def report(session):
     """Fold the newest (or this invocation's) run into summary.json and reports/index.html."""
     session.install(*HARNESS_DEPS)
     # After matrix sessions, report this invocation's run; alone, the posargs choose (--run, --merge).
-    args = ["--run", RUN_ID] if (RUN_DIR / summary.RUN_META).exists() else session.posargs
+    args = ["--run", RUN_ID] if MATRIX_RAN else session.posargs
     session.run("python", "-m", "harness", "report", *args,
                 env={"PYTHONPATH": os.getcwd()})
 

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import fsio, summary  # noqa: E402 - the harness beside this script
+from harness import fsio, settings, summary  # noqa: E402 - the harness beside this script
 
 
 def gather_meta(run_id: str, dirs: list[Path]) -> dict | None:
@@ -57,7 +57,7 @@ def gather_meta(run_id: str, dirs: list[Path]) -> dict | None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run-id", required=True)
-    p.add_argument("--reports", type=Path, default=summary.REPORTS)
+    p.add_argument("--reports", type=Path, default=settings.current().reports)
     p.add_argument("dirs", nargs="+", type=Path)
     args = p.parse_args(argv)
     meta = gather_meta(args.run_id, args.dirs)

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import fsio, summary  # noqa: E402 - the harness beside this script
+from harness import fsio, settings, summary  # noqa: E402 - the harness beside this script
 
 KEEP = 90
 NEWEST = ("index.html", "summary.json", "resolve.html", "resolve.json")
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     pub = sub.add_parser("publish", help="this run into the site, with the history page")
     for sp in (r, pub):
         sp.add_argument("--site", type=Path, required=True)
-        sp.add_argument("--reports", type=Path, default=summary.REPORTS)
+        sp.add_argument("--reports", type=Path, default=settings.current().reports)
     pub.add_argument("--run", required=True)
     pub.add_argument("--keep", type=int, default=KEEP, help="nights kept in the site")
     args = p.parse_args(argv)

@@ -9,7 +9,4 @@ shift
 [ "$#" -gt 0 ] || { echo "usage: ci/report.sh RUN_ID DIR..." >&2; exit 2; }
 cd "$(dirname "$0")/.."
 python ci/gather.py --run-id "$run_id" "$@"
-# When HARNESS_RUN_ID names a run that exists, the report session renders that run and drops its
-# arguments (they belong to the matrix sessions); here the arguments must reach it.
-unset HARNESS_RUN_ID
 nox -s report -- --run "$run_id" --merge "$@"

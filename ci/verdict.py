@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import fsio, summary  # noqa: E402 - the harness beside this script
+from harness import fsio, settings, summary  # noqa: E402 - the harness beside this script
 
 SHOWN = 50
 
@@ -58,7 +58,7 @@ def markdown(s: dict | None, run_id: str, run_url: str = "", pages_url: str = ""
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run-id", required=True)
-    p.add_argument("--reports", type=Path, default=summary.REPORTS)
+    p.add_argument("--reports", type=Path, default=settings.current().reports)
     p.add_argument("--run-url", default="")
     p.add_argument("--pages-url", default="", help="where the site is served (GitHub Pages)")
     args = p.parse_args(argv)

@@ -36,12 +36,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from harness import fsio, isolate, releases, stats
+from harness import fsio, isolate, releases, settings, stats
 from harness import summary as summ
 from harness.collect import BENCHMARKS, INSTALL, RESULTS, read_records
 from harness.install import create_venv, install_row
 from harness.matrix import PACKAGES, MatrixError, Row, load_matrix
-from harness.registry import SUITES, RegistryError, load_registry
+from harness.registry import RegistryError, load_registry
 from harness.status import Status, first_line
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -397,7 +397,7 @@ def moved(plan: Plan, cand: Candidate) -> dict[str, list[str]]:
 
 
 def _run(cmd: list[str], timeout: float) -> isolate.Completed:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = settings.child_env()
     try:
         return isolate.run(cmd, timeout, cwd=ROOT, env=env)
     except isolate.CheckTimeout:
@@ -473,7 +473,7 @@ class Prober:
             return cand.tests
         records_file = self.out / cand.label / "collect.jsonl"
         records_file.unlink(missing_ok=True)
-        where = [str(SUITES / s) for s in (self.args.suites or [self.target.area or "."])]
+        where = [str(settings.current().suites / s) for s in (self.args.suites or [self.target.area or "."])]
         _run([str(cand.venv / "bin" / "python"), "-m", "pytest", *where, "--collect-only", "-q",
               "-p", "no:cacheprovider", f"--depth={self.args.depth}",
               f"--harness-results={records_file}"], timeout=600)
@@ -653,7 +653,7 @@ def result_dir(args) -> Path:
     reports = Path(args.reports)
     if args.run:
         return summ.runs_dir(reports) / args.run
-    named = summ.runs_dir(reports) / os.environ.get("HARNESS_RUN_ID", "-")
+    named = summ.runs_dir(reports) / (settings.current().run_id or "-")
     if (named / summ.RUN_META).exists():  # a pipeline that names its run
         return named
     latest = summ.latest_run(reports)
@@ -705,7 +705,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--python", default=None, help="Python of the candidates (default: the good row's)")
     p.add_argument("--venvs", default=str(ROOT / ".nox" / "bisect-rows"),
                    help="where the candidates' venvs live (kept: a repeat reuses them)")
-    p.add_argument("--reports", default=str(summ.REPORTS))
+    p.add_argument("--reports", default=str(settings.current().reports))
     p.add_argument("--run", default=None, help="run whose grid this explains (default: the newest)")
     p.add_argument("--row", default=None, help="grid row this explains (default: the bad row)")
     p.add_argument("--list", action="store_true", help="only list the candidates and their pairings")

@@ -39,7 +39,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness import fsio, isolate, perf, stats
+from harness import fsio, isolate, perf, settings, stats
 from harness.isolate import CheckCrashed, CheckTimeout, run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -206,8 +206,7 @@ def run_suite(python: str, out: Path, expr: str | None, depth: str, suite: str) 
            f"--benchmark-json={out}", "-W", "ignore"]
     if expr:
         cmd += ["-k", expr]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = settings.child_env()
     try:
         done = run(cmd, PROCESS_TIMEOUT_S, cwd=REPO, env=env)
     except (CheckTimeout, CheckCrashed) as exc:
@@ -284,7 +283,8 @@ detect: smallest injected slowdown flagged in >= {POWER:.0%} of comparisons: 1v1
           file=out)
 
 
-def main(argv: list[str] | None = None) -> int:
+def make_parser() -> argparse.ArgumentParser:
+    """The command line; defaults come from the settings as they are when it is built."""
     parser = argparse.ArgumentParser(prog="python -m harness.calibrate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     side = parser.add_mutually_exclusive_group(required=True)
@@ -295,14 +295,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--benchmarks", default=None, help="pytest -k expression")
     parser.add_argument("--depth", choices=("quick", "full"), default="quick")
     parser.add_argument("--suite", default="suites/bench")
-    parser.add_argument("--out", default=str(perf.CALIBRATION_DIR),
+    parser.add_argument("--out", default=str(settings.current().calibration),
                         help="directory for the calibration file (A/A)")
-    parser.add_argument("--calibration", default=str(perf.CALIBRATION_DIR),
+    parser.add_argument("--calibration", default=str(settings.current().calibration),
                         help="calibration file or directory used by --ab")
     parser.add_argument("--keep", default=None,
                         help="keep each process's benchmark.json in this directory")
     parser.add_argument("--from", dest="reuse", default=None,
                         help="analyse the benchmark files a --keep directory holds, run nothing")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
     args = parser.parse_args(argv)
     if args.pairs < 3:
         parser.error("--pairs must be at least 3")

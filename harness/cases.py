@@ -26,7 +26,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import fsio, isolate
+from harness import fsio, isolate, settings
 from harness.expectations import https_link
 from harness.matrix import SAFE_NAME, MatrixError, Row, check_rows
 from harness.status import Status
@@ -250,8 +250,8 @@ def run_case(case: Case, reports: Path, depth: str = "quick") -> tuple[dict | No
     matrix = folder / "matrix.toml"
     fsio.write_text(matrix, case.matrix_toml())
     run_id = new_run_id()
-    env = {**os.environ, "HARNESS_MATRIX": str(matrix), "HARNESS_REPORTS": str(folder),
-           "HARNESS_RUN_ID": run_id}
+    env = settings.child_env({"HARNESS_MATRIX": str(matrix), "HARNESS_REPORTS": str(folder),
+                              "HARNESS_RUN_ID": run_id})
     command = [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", "matrix", "--",
                "--depth", depth, "--timeout", str(case.timeout), "--suites", *case.suites]
     if case.k:
@@ -306,13 +306,13 @@ def corpus_score(reports: Path) -> dict | None:
 
 
 def parser() -> argparse.ArgumentParser:
-    from harness.summary import REPORTS
 
     p = argparse.ArgumentParser(prog="nox -s cases --", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("names", nargs="*", help="cases to run (file names under cases/ without .toml); default all")
     p.add_argument("--cases", type=Path, default=CASES_DIR, help="the corpus folder")
-    p.add_argument("--reports", type=Path, default=REPORTS, help=f"writes {RESULT_FILE} and cases/NAME/ here")
+    p.add_argument("--reports", type=Path, default=settings.current().reports,
+                   help=f"writes {RESULT_FILE} and cases/NAME/ here")
     p.add_argument("--depth", choices=("quick", "full"), default="quick")
     p.add_argument("--check", action="store_true", help="validate the cases and stop")
     return p

@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness import settings
 from harness import summary as summ
 from harness.expectations import DEFAULT_EXPECTATIONS, ExpectationError, load_expectations
 from harness.matrix import MatrixError, load_matrix
@@ -155,7 +156,7 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run_suites)
 
     def report_options(sp):
-        sp.add_argument("--reports", default=str(summ.REPORTS))
+        sp.add_argument("--reports", default=str(settings.current().reports))
         sp.add_argument("--expectations", type=Path, default=DEFAULT_EXPECTATIONS)
 
     rep = sub.add_parser("report", help="fold a run's rows into summary.json and index.html")

@@ -13,13 +13,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from harness import settings
+
 PACKAGES = ("torch", "torchvision", "torchaudio", "torchtext")
 ROW_KEYS = {"name", "tags", "pins", "extra", "python"}
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 WHEEL_SCHEMES = ("https", "http", "file")
 CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 CURRENT_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
-DEFAULT_MATRIX = "matrix.toml"
 
 
 class MatrixError(ValueError):
@@ -73,7 +74,7 @@ def session_key(name: str) -> str:
 def local_pythons() -> list[str]:
     """The Python versions ("3.11") with an interpreter on PATH, and the running one."""
     found = {CURRENT_PYTHON}
-    for folder in os.environ.get("PATH", "").split(os.pathsep):
+    for folder in settings.search_path():
         try:
             names = os.listdir(folder or ".")
         except OSError:
@@ -204,7 +205,7 @@ def _check_row(path: Path, index: int, raw: object, seen: set[str]) -> Row:
 
 def load_matrix(path: Path | str | None = None) -> Matrix:
     """Read and validate the matrix; `HARNESS_MATRIX` swaps the file."""
-    path = Path(path or os.environ.get("HARNESS_MATRIX") or DEFAULT_MATRIX)
+    path = Path(path or settings.current().matrix)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import tomllib
 import warnings
@@ -39,14 +38,13 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from harness import stats
+from harness import settings, stats
 
 ALPHA = 0.01
 LEVEL = 0.95
 MIN_EFFECT_FLOOR = 0.01   # policy: a change under 1% is not worth a verdict
 HISTORY_WINDOW = 20       # at most this many previous runs form a baseline
 MAX_HISTORY = 60          # change points are searched in at most this many runs
-CALIBRATION_DIR = Path(os.environ.get("HARNESS_CALIBRATION", "reports/calibration"))
 
 # Used until this machine has a calibration file and enough history: the process-to-process SD
 # of the log statistic that `python -m harness.calibrate --pairs 20` measured on the 2-core
@@ -225,12 +223,12 @@ def load_slowdowns(path: str | Path) -> list[Slowdown]:
 
 # ---- calibration files -------------------------------------------------------------------------
 
-def load_calibration(where: str | Path = CALIBRATION_DIR) -> tuple[dict[str, dict], list[str]]:
+def load_calibration(where: str | Path | None = None) -> tuple[dict[str, dict], list[str]]:
     """The newest usable calibration: `where` is a file or a directory of <timestamp>.json.
 
     Returns ({benchmark: {"sigma", "df", ...}}, warnings). Corrupt files are
     reported and left alone; the next older usable file is used instead."""
-    where = Path(where)
+    where = Path(where or settings.current().calibration)
     files = sorted(where.glob("*.json"), reverse=True) if where.is_dir() else [where]
     problems = []
     for path in files:
@@ -370,7 +368,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     """Compare the run's rows with each other and with each row's own history.
 
     `history` holds earlier summaries (any order; later or equal run ids are ignored).
-    `calibration` defaults to the newest file in CALIBRATION_DIR (load_calibration)."""
+    `calibration` defaults to the newest file in the settings' calibration folder (load_calibration)."""
     run_id = str(summary.get("run_id", ""))
     rows = [r for r in summary.get("rows", []) if isinstance(r, dict) and r.get("name")]
     previous = sorted((h for h in history
@@ -379,7 +377,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     expectations = expectations or []
     report_warnings: list[str] = []
     if calibration is None:
-        calibration, problems = load_calibration(CALIBRATION_DIR)
+        calibration, problems = load_calibration()
         report_warnings += problems
 
     names: list[str] = []

@@ -17,7 +17,6 @@ import faulthandler
 import importlib
 import importlib.metadata
 import json
-import os
 import shutil
 import signal
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import settings
 from harness.isolate import CheckCrashed, CheckTimeout
 from harness.registry import load_registry
 from harness.status import Status, first_line, normalise, root_cause
@@ -67,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _results = Path(path) if path else None
     if _results:
         _results.parent.mkdir(parents=True, exist_ok=True)
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    worker = settings.current().xdist_worker
     if worker and _results:
         _arm_worker(worker)
 
@@ -142,7 +142,7 @@ def pytest_collection_finish(session) -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem) -> None:
     """A start record per check, written where it runs: after a kill or a timeout, the checks that started
     and never reported are the ones that hung (or that the process died in)."""
-    _write({"start": item.nodeid, "worker": os.environ.get("PYTEST_XDIST_WORKER", ""), "time": time.time()})
+    _write({"start": item.nodeid, "worker": settings.current().xdist_worker or "", "time": time.time()})
 
 
 # Fatal Python error lines faulthandler writes, by signal (CPython's faulthandler.c).

@@ -1,7 +1,6 @@
 """The feature registry: data files `suites/<area>/features.toml`, one entry per feature id."""
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -10,9 +9,10 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from harness import settings
+
 FEATURE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 MISSING = "missing"  # `versions` value meaning "the package is not installed in the row"
-SUITES = Path(os.environ.get("HARNESS_SUITES") or Path(__file__).resolve().parent.parent / "suites")
 
 
 class RegistryError(ValueError):
@@ -84,7 +84,11 @@ def _parse(path: Path, entry: dict) -> Feature:
     return Feature(fid, entry["description"], fid.split(".")[0], tuple(absences), device)
 
 
-def load_registry(suites: Path = SUITES) -> dict[str, Feature]:
+def load_registry(suites: Path | None = None) -> dict[str, Feature]:
+    """Every feature of every `<suites>/*/features.toml` (default: the settings' HARNESS_SUITES), by id.
+
+    Raises RegistryError naming the file and the feature for a malformed entry or a repeated id."""
+    suites = suites or settings.current().suites
     features: dict[str, Feature] = {}
     for path in sorted(Path(suites).glob("*/features.toml")):
         with path.open("rb") as fh:

@@ -6,7 +6,6 @@ is `uv pip compile`, exactly as a row is installed. Parsing and filtering are pu
 from __future__ import annotations
 
 import json
-import os
 import sys
 import urllib.request
 from dataclasses import dataclass
@@ -16,10 +15,9 @@ from packaging.tags import Tag, compatible_tags, cpython_tags, sys_tags
 from packaging.utils import (InvalidWheelFilename, canonicalize_name, parse_wheel_filename)
 from packaging.version import InvalidVersion, Version
 
-from harness import fsio
+from harness import fsio, settings
 from harness.install import SUITE_REQUIREMENTS, _problem, _uv
 
-DEFAULT_INDEX = "https://pypi.org/simple"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 
 
@@ -32,8 +30,7 @@ class Release:
 
 def index_url() -> str:
     """The index uv resolves against (its own settings first), so listing and install agree."""
-    return (os.environ.get("UV_DEFAULT_INDEX") or os.environ.get("UV_INDEX_URL")
-            or DEFAULT_INDEX).rstrip("/")
+    return settings.current().index
 
 
 def parse_simple(data: dict) -> list[Release]:

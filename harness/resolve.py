@@ -38,7 +38,7 @@ from packaging.utils import (InvalidSdistFilename, InvalidWheelFilename, canonic
                              parse_sdist_filename, parse_wheel_filename)
 from packaging.version import InvalidVersion, Version
 
-from harness import fsio, isolate
+from harness import fsio, isolate, settings
 from harness.status import BROKEN, Status, first_line
 
 MAP_FILE = "resolve.json"
@@ -49,7 +49,6 @@ LIBRARIES = {"torchvision": "0.15", "torchaudio": "2.0", "torchtext": "0.15"}
 AREAS = {"torchvision": "vision", "torchaudio": "audio", "torchtext": "text"}
 PYTHON = "3.11"
 PLATFORM = "x86_64-manylinux_2_28"
-DEFAULT_INDEX = "https://pypi.org/simple"
 INDEX_TTL_HOURS = 6.0  # release lists older than this are fetched again (new releases appear daily)
 RESOLVE_TIMEOUT = 600  # a cold uv cache fetches the metadata of torch and its CUDA wheels
 CACHE_FORMAT = 1
@@ -62,16 +61,12 @@ class ResolveError(RuntimeError):
 
 
 def default_cache() -> Path:
-    if os.environ.get("HARNESS_RESOLVE_CACHE"):
-        return Path(os.environ["HARNESS_RESOLVE_CACHE"])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "torch-harness" / "resolve-cache.json"
+    return settings.current().resolve_cache
 
 
 def default_index() -> str:
     """The index uv itself reads, so the release lists and the answers come from one place."""
-    url = os.environ.get("UV_DEFAULT_INDEX") or os.environ.get("UV_INDEX_URL") or DEFAULT_INDEX
-    return url.rstrip("/")
+    return settings.current().index
 
 
 def now() -> str:
@@ -149,7 +144,7 @@ def since(releases: list[str], start: str) -> list[str]:
 class Target:
     python: str = PYTHON
     platform: str = PLATFORM
-    index: str = DEFAULT_INDEX
+    index: str = settings.DEFAULT_INDEX
 
     def __str__(self) -> str:
         return f"python {self.python} {self.platform} {self.index}"
@@ -542,11 +537,11 @@ def _library(text: str) -> tuple[str, str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    from harness.summary import REPORTS
 
     p = argparse.ArgumentParser(prog="python -m harness.resolve", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--reports", type=Path, default=REPORTS, help=f"writes {MAP_FILE} and {MAP_PAGE} here")
+    p.add_argument("--reports", type=Path, default=settings.current().reports,
+                   help=f"writes {MAP_FILE} and {MAP_PAGE} here")
     p.add_argument("--cache", type=Path, default=None,
                    help="answers and release lists (default: $HARNESS_RESOLVE_CACHE or "
                         "~/.cache/torch-harness/resolve-cache.json)")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -16,10 +15,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import fsio, isolate
+from harness import fsio, isolate, settings
 from harness.collect import BENCHMARKS, PYTEST_EXIT, RESULTS, read_records
 from harness.progress import Progress
-from harness.registry import SUITES
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTED_PACKAGES = ("torch", "torchvision", "torchaudio", "torchtext", "torchdata", "torchcodec",
@@ -49,7 +47,7 @@ def cuda_builds() -> dict[str, str]:
     """The CUDA version each row library was compiled with ("cpu" for a CPU build); see harness.cuda_probe."""
     try:
         done = isolate.run_python(["-m", "harness.cuda_probe"], 120,
-                                  env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                                  env=settings.child_env())
         return json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
     except (isolate.CheckTimeout, isolate.CheckCrashed, ValueError, IndexError):
         return {}
@@ -71,7 +69,8 @@ def environment() -> dict:
 
 def pytest_command(run: SuiteRun, phase: str) -> list[str]:
     """The pytest command line of one phase ("checks" or "benchmarks")."""
-    targets = [str(SUITES / s) for s in run.suites] or [str(SUITES)]
+    suites = settings.current().suites
+    targets = [str(suites / s) for s in run.suites] or [str(suites)]
     # worksteal balances checks of very uneven length (a model export against a biquad filter) and, unlike
     # xdist's scope-grouping schedulers, reschedules a crashed worker's pending checks on its replacement.
     parallel = ["-n", run.workers, "--dist", "worksteal", "--max-worker-restart", "1000"] if PHASES[phase] else []
@@ -113,11 +112,9 @@ def run_suites(run: SuiteRun) -> dict:
     for stale in (RESULTS, "pytest.log"):
         (run.out / stale).unlink(missing_ok=True)
     fsio.write_json(run.out / "env.json", environment())
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-               # One intra-op thread per process: the workers share the cores, not each other's threads.
-               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    for inherited in [k for k in env if k.startswith("PYTEST_XDIST_")]:  # we may run inside an xdist worker
-        del env[inherited]
+    # One intra-op thread per process: the workers share the cores, not each other's threads. We may
+    # run inside an xdist worker (the harness's own tests): its variables stay out of our pytest.
+    env = settings.child_env({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}, drop_prefix="PYTEST_XDIST_")
     started = time.monotonic()
     phases, usage, died = [], None, None
     with isolate.guard(), Progress(run.out.name, run.out / RESULTS, previous_results(run.out)) as progress:
@@ -164,9 +161,10 @@ def usage_error(run: SuiteRun, info: dict, records_before: int) -> str | None:
     errors = [ln for ln in lines if (ln.startswith(("ERROR:", "INTERNALERROR", "UsageError")) or ": error:" in ln)
               and not ln.startswith("ERROR: usage:")]
     message = " ".join((errors or lines[-3:])[:5]) or "(no output)"
-    missing = [s for s in run.suites if not (SUITES / s).exists()]
+    suites = settings.current().suites
+    missing = [s for s in run.suites if not (suites / s).exists()]
     if missing:
-        message = f"--suites {' '.join(missing)}: no such path under {SUITES}; pytest said: {message}"
+        message = f"--suites {' '.join(missing)}: no such path under {suites}; pytest said: {message}"
     return f"pytest exited with status {info['returncode']} without running the {info['phase']}: {message}"
 
 

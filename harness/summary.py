@@ -3,19 +3,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import collect, fsio
+from harness import collect, fsio, settings
 from harness.expectations import Known, apply, explain
 from harness.perf import load_benchmarks
 from harness.registry import Feature
 from harness.status import BROKEN, Outcome, Status
 
-REPORTS = Path(os.environ.get("HARNESS_REPORTS") or Path(__file__).resolve().parent.parent / "reports")
 RUN_META = "run.json"
 
 
@@ -28,8 +26,9 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def runs_dir(reports: Path = REPORTS) -> Path:
-    return reports / "runs"
+def runs_dir(reports: Path | None = None) -> Path:
+    """The run folders' parent: `reports`/runs, `reports` defaulting to the settings' (HARNESS_REPORTS)."""
+    return (reports or settings.current().reports) / "runs"
 
 
 def start_run(run_dir: Path, meta: dict) -> None:
@@ -179,11 +178,11 @@ def verdict(summary: dict, regressions: list[str] = ()) -> Verdict:
     return Verdict(1 if problems else 0, tuple(problems))
 
 
-def write_summary(run_dir: Path, summary: dict, reports: Path = REPORTS, newest: bool = True) -> None:
+def write_summary(run_dir: Path, summary: dict, reports: Path | None = None, newest: bool = True) -> None:
     """The run's own summary, then (for the newest run only) the newest-run copy; both atomic."""
     fsio.write_json(run_dir / "summary.json", summary)
     if newest:
-        fsio.write_json(reports / "summary.json", summary)
+        fsio.write_json((reports or settings.current().reports) / "summary.json", summary)
 
 
 def read_intact(path: Path) -> dict | None:
@@ -192,7 +191,7 @@ def read_intact(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def load_history(reports: Path = REPORTS, before: str | None = None,
+def load_history(reports: Path | None = None, before: str | None = None,
                  warnings: list[str] | None = None) -> list[dict]:
     """Earlier runs' summaries, oldest first; a damaged one is reported (on stderr, and in `warnings`
     for the report) and left alone."""
@@ -210,7 +209,7 @@ def load_history(reports: Path = REPORTS, before: str | None = None,
     return history
 
 
-def latest_run(reports: Path = REPORTS) -> Path | None:
+def latest_run(reports: Path | None = None) -> Path | None:
     runs = sorted(p for p in runs_dir(reports).glob("*") if p.is_dir() and (p / RUN_META).exists())
     return runs[-1] if runs else None
 

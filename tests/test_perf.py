@@ -9,9 +9,9 @@ import jinja2
 import pytest
 
 from harness import fsio, perf
-from harness.registry import SUITES
+from harness import settings
 
-TEMPLATES = SUITES.parent / "harness" / "templates"
+TEMPLATES = settings.ROOT / "harness" / "templates"
 PRIOR = {"test_op": {"sigma": 0.03, "df": 19}}  # a calibration: 3% process noise
 
 
@@ -283,7 +283,7 @@ def test_version_changes_since_the_baseline_are_listed():
 
 
 def test_without_calibration_the_built_in_noise_and_history_are_pooled(tmp_path, monkeypatch):
-    monkeypatch.setattr(perf, "CALIBRATION_DIR", tmp_path / "none")
+    monkeypatch.setenv("HARNESS_CALIBRATION", str(tmp_path / "none"))
     report = perf.analyse(summary("20261126T000000Z", {"r": 0.05}, 1), history(6, {"r": 0.05}))
     assert report.noise["test_op"]["source"] == f"{perf.DEFAULT_NOISE.source} + history"
     assert report.noise["test_op"]["df"] == perf.DEFAULT_NOISE.df + 5

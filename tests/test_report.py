@@ -1,7 +1,7 @@
 import shutil
 import subprocess
 
-from harness import report, summary
+from harness import report
 from harness.summary import Verdict
 
 EVIL = '<script>document.title="pwned"</script><img src=x onerror=alert(1)>'
@@ -67,7 +67,7 @@ def test_report_opens_in_headless_chromium(tmp_path):
     assert 'id="feature-grid"' in dom
     assert dom.count('class="cell ') == 2
     assert "pwned" not in dom.split("<title>")[1].split("</title>")[0]  # the escaped script never ran
-    shot = summary.REPORTS / "report-screenshot.png"
+    shot = tmp_path / "shots" / "report-screenshot.png"  # never into the repository's reports/
     shot.parent.mkdir(parents=True, exist_ok=True)
     chromium("--window-size=1280,900", f"--screenshot={shot}", page.as_uri(), tmp_path=tmp_path)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000

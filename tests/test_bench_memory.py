@@ -127,3 +127,45 @@ def test_regression_benchmarks_cite_their_upstream_reports():
             assert https_link(link) and parts.netloc == "github.com", (feature["id"], link)
             assert parts.path.split("/")[3] in ("issues", "pull"), (feature["id"], link)
             assert parts.path.split("/")[4].isdigit(), (feature["id"], link)
+
+
+class FakeCuda:
+    """torch.cuda's memory-statistics surface; `allocated` is what the region allocated."""
+
+    def __init__(self, initialized: bool):
+        self.initialized, self.events, self.allocated = initialized, [], 0
+
+    def is_available(self):
+        return True
+
+    def is_initialized(self):
+        return self.initialized
+
+    def synchronize(self):
+        self.events.append("synchronize")
+
+    def reset_peak_memory_stats(self):
+        self.events.append("reset")
+        self.allocated = 0
+
+    def max_memory_allocated(self):
+        return self.allocated
+
+
+def test_cuda_peak_is_reset_before_and_read_after_the_region(monkeypatch):
+    cuda = FakeCuda(initialized=True)
+    cuda.allocated = 7 * MB  # an earlier peak that must not count
+    monkeypatch.setitem(sys.modules, "torch", type("FakeTorch", (), {"cuda": cuda}))
+    with _memory.track() as memory:
+        assert cuda.events == ["synchronize", "reset"]
+        cuda.allocated = 3 * MB
+    assert memory.result.cuda_max_allocated_bytes == 3 * MB
+    assert cuda.events[-1] == "synchronize"  # the region's kernels finished before the read
+
+
+def test_cuda_is_left_alone_where_the_process_never_initialised_it(monkeypatch):
+    cuda = FakeCuda(initialized=False)
+    monkeypatch.setitem(sys.modules, "torch", type("FakeTorch", (), {"cuda": cuda}))
+    with _memory.track() as memory:
+        pass
+    assert memory.result.cuda_max_allocated_bytes is None and cuda.events == []

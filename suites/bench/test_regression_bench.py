@@ -11,8 +11,8 @@ import pytest
 
 from suites.bench._bench import bench, measure
 
-# conv_transpose1d as in pytorch/pytorch#133304: 1026 input channels (n_fft 2048 / 2 + 1, real and
-# imaginary halves in the report's vocoder), one output channel, kernel 1024, stride 256.
+# conv_transpose1d as in pytorch/pytorch#133304: 1026 input channels (2 x 513 bins of n_fft 1024, an
+# iSTFT written as a transposed convolution), one output channel, kernel 1024, stride 256 (the hop).
 CONVT_CHANNELS, CONVT_KERNEL, CONVT_STRIDE = 1026, 1024, 256
 # Every call gets a length no earlier call had, as in the report (the regression hides behind
 # any cache of per-shape primitives), while every round does the same work: round r runs lengths
@@ -24,21 +24,22 @@ CONVT_ROUNDS, CONVT_WARMUP = 10, 2
 CONVT_ATOL = 1e-3
 
 # float16 matmul, the report's 2048x2048 scaled down: ~13 ms of CPU per call here (no AVX512-FP16
-# or AMX, where the regressed oneDNN took the reference path); the reference kernel would be ~30 ms.
+# or AMX, where the regressed oneDNN took the reference path); at the report's reference-kernel
+# rate (~1 GFLOP/s: 2048^3 x 2 in 17 s) a call would take ~35 ms.
 MM_SIZE, MM_ROUNDS, MM_WARMUP = 256, 30, 3
 # float16 output (11-bit mantissa) of 256-term dot products of N(0,1) values (|y| ~ 16): half
 # an ulp at 16 is 2**-7; accumulation order adds a few more.
 MM_ATOL = 0.1
 
 # operator_benchmark's shapes in pytorch/pytorch#189281: a 2300x64 table, 8 indices per call.
-EMB_ROWS, EMB_DIM, EMB_INDICES, EMB_CALLS = 2300, 64, 8, 200  # calls per round: ~1 ms of CPU
+EMB_ROWS, EMB_DIM, EMB_INDICES, EMB_CALLS = 2300, 64, 8, 200  # a round: 0.4-0.7 ms of CPU
 EMB_OFFSETS = (0, 3, 5)  # three bags of 3, 2 and 3 indices
 EMB_ROUNDS, EMB_WARMUP = 100, 10
 
 # torch.istft as in pytorch/pytorch#42213: n_fft 2^15, a handful of frames.
 ISTFT_NFFT, ISTFT_FRAMES = 2 ** 15, 14
 ISTFT_HOP = ISTFT_NFFT // 4
-ISTFT_ROUNDS, ISTFT_WARMUP = 50, 5  # ~4 ms of CPU per call
+ISTFT_ROUNDS, ISTFT_WARMUP = 50, 5  # ~2 ms of CPU per call
 ISTFT_ATOL = 1e-4  # float32 FFT round trip of a N(0,1) signal
 
 

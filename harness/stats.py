@@ -1,4 +1,4 @@
-"""Statistics for benchmark comparisons; the distributions (Student's t, normal) are scipy.stats'.
+"""Statistics for benchmark comparisons; the distributions (Student's t, normal) are scipy's.
 
 Timing model. One process measures one benchmark as a list of rounds (seconds). Rounds inside a
 process are cheap and plentiful, but processes differ from each other by more than their rounds
@@ -71,61 +71,66 @@ def sd(xs: Sequence[float]) -> float:
 
 
 # ---- distributions ----------------------------------------------------------------------------
-# Student's t and the normal come from scipy.stats (scipy is a dependency of the harness and of
-# every row's environment). scipy is imported on first use, not with this module: the nox process
-# imports harness.summary, which reads benchmark files (median, quantile) and has only nox and uv.
+# Student's t and the normal are scipy's (a dependency of the harness and of every row's
+# environment): the functions scipy.stats.t and scipy.stats.norm evaluate, scipy.special.stdtr,
+# stdtrit, ndtr and ndtri, called directly because they are ufuncs costing ~1 us a call where
+# scipy.stats.t.sf costs ~20 us of argument handling, and calibration's power search makes ~10^5
+# calls a benchmark. tests/test_stats.py checks them against scipy.stats.t/norm over a grid.
+# scipy is imported on first use, not with this module: the nox process imports harness.summary,
+# which reads benchmark files (median, quantile here) with only nox and uv installed.
 
-def _dist():
-    """scipy.stats, imported once on first use."""
-    import scipy.stats
-    return scipy.stats
+def _special():
+    """scipy.special, imported once on first use."""
+    import scipy.special
+    return scipy.special
+
+
+def _check_df(df: float, what: str) -> None:
+    if not df > 0:
+        raise ValueError(f"{what}: degrees of freedom must be positive, got {df}")
 
 
 def t_cdf(t: float, df: float) -> float:
     """Student's t distribution function P(T <= t) with `df` degrees of freedom (df > 0, may be
     fractional, as pooled degrees of freedom are); df=inf gives the standard normal.
-    Upstream: scipy.stats.t.cdf / scipy.stats.norm.cdf."""
-    if df <= 0:
-        raise ValueError(f"t_cdf: degrees of freedom must be positive, got {df}")
+    Raises ValueError for df <= 0. Upstream: scipy.special.stdtr / ndtr (scipy.stats.t.cdf)."""
+    _check_df(df, "t_cdf")
     if math.isinf(df):
-        return float(_dist().norm.cdf(t))
-    return float(_dist().t.cdf(t, df))
+        return float(_special().ndtr(t))
+    return float(_special().stdtr(df, t))
+
+
+def t_sf(t: float, df: float) -> float:
+    """Upper tail P(T > t) = 1 - t_cdf(t, df), computed as t_cdf(-t, df) so that far in the tail
+    (p-values of large t) it does not cancel to 0. Upstream: scipy.stats.t.sf."""
+    return t_cdf(-t, df)
 
 
 @functools.lru_cache(maxsize=4096)
 def t_ppf(p: float, df: float) -> float:
     """Quantile of Student's t: the t with t_cdf(t, df) == p, for 0 < p < 1 and df > 0
-    (df=inf: the standard normal). Raises ValueError outside that domain.
-    Upstream: scipy.stats.t.ppf / scipy.stats.norm.ppf."""
+    (df=inf: the standard normal). Raises ValueError outside that domain rather than clipping.
+    Upstream: scipy.special.stdtrit / ndtri (scipy.stats.t.ppf)."""
     if not 0.0 < p < 1.0:
         raise ValueError(f"t_ppf: p must lie in (0, 1), got {p}")
-    if df <= 0:
-        raise ValueError(f"t_ppf: degrees of freedom must be positive, got {df}")
+    _check_df(df, "t_ppf")
     if math.isinf(df):
-        return float(_dist().norm.ppf(p))
-    return float(_dist().t.ppf(p, df))
-
-
-def t_sf(t: float, df: float) -> float:
-    """Upper tail P(T > t) = 1 - t_cdf(t, df), without the cancellation of 1 - cdf far in the
-    tail (p-values of large t). Upstream: scipy.stats.t.sf / scipy.stats.norm.sf."""
-    if df <= 0:
-        raise ValueError(f"t_sf: degrees of freedom must be positive, got {df}")
-    if math.isinf(df):
-        return float(_dist().norm.sf(t))
-    return float(_dist().t.sf(t, df))
+        return float(_special().ndtri(p))
+    return float(_special().stdtrit(df, p))
 
 
 def normal_cdf(z: float) -> float:
-    """Standard normal distribution function. Upstream: scipy.stats.norm.cdf."""
-    return float(_dist().norm.cdf(z))
+    """Standard normal distribution function. Upstream: scipy.special.ndtr (scipy.stats.norm.cdf)."""
+    return float(_special().ndtr(z))
 
 
+@functools.lru_cache(maxsize=256)
 def normal_ppf(p: float) -> float:
-    """Standard normal quantile, 0 < p < 1. Upstream: scipy.stats.norm.ppf."""
+    """Standard normal quantile, 0 < p < 1 (ValueError outside).
+    Upstream: scipy.special.ndtri (scipy.stats.norm.ppf)."""
     if not 0.0 < p < 1.0:
         raise ValueError(f"normal_ppf: p must lie in (0, 1), got {p}")
-    return float(_dist().norm.ppf(p))
+    return float(_special().ndtri(p))
 
 
 # ---- within one process ---------------------------------------------------------------------

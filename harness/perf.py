@@ -24,6 +24,9 @@ PerfReport.regressions, which fails the run) when the row's previous run was a r
 the same baseline too: two nights in a row. With ~1% single-night false alarms (calibration),
 two in a row happen about once in 10^4 comparisons. After that the change-point search makes
 the new level the baseline, so the alarm is raised once.
+
+Neighbours: harness/calibration.py reads calibration files and holds the built-in noise table;
+harness/perf_view.py turns a PerfReport into what the report shows.
 """
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ def load_calibration(where: str | Path | None = None) -> tuple[dict[str, dict], 
     and left alone, and the next older usable one is used; none usable gives ({}, warnings)."""
     where = Path(where or settings.current().calibration)
     files = sorted(where.glob("*.json"), reverse=True) if where.is_dir() else [where]
-    problems = []
+    problems: list[str] = []
     for path in files:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

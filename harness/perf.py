@@ -309,7 +309,9 @@ def verdict(est: stats.Estimate, min_effect: float, words=("slower", "faster")) 
 
 
 def _runs(summary: dict) -> dict[str, dict]:
-    return {row.get("name"): row for row in summary.get("rows", []) if isinstance(row, dict)}
+    """A summary's rows by name (rows without a name are left out, as in the current run)."""
+    return {str(row["name"]): row for row in summary.get("rows", [])
+            if isinstance(row, dict) and row.get("name")}
 
 
 def _bench(row: dict | None, name: str) -> dict | None:
@@ -348,9 +350,10 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     for row in rows:
         benchmarks = row.get("benchmarks")
         for name in benchmarks if isinstance(benchmarks, dict) else ():
-            if name not in groups and _bench(row, name):
+            record = _bench(row, name)
+            if name not in groups and record is not None:
                 names.append(name)
-                groups[name] = str(benchmarks[name].get("group", ""))
+                groups[name] = str(record.get("group", ""))
 
     # Each row's series of earlier runs: [(run_id, record, installed)], oldest first.
     past: dict[tuple[str, str], list[tuple[str, dict, dict]]] = {}
@@ -371,8 +374,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     for name in names:
         prior, shifts = _noise(name, calibration, past)
         noise[name] = {"sigma": prior.sigma, "df": prior.df, "source": prior.source}
-        ref_row = next(r for r in rows if _bench(r, name))
-        ref = _bench(ref_row, name)
+        ref_row, ref = next((r, b) for r in rows if (b := _bench(r, name)) is not None)
         for row in rows:
             record = _bench(row, name)
             if record is None:

@@ -24,7 +24,7 @@ except MatrixError as error:
 RUN_ID = settings.current().run_id or summary.new_run_id()  # one run per invocation of nox
 RUN_DIR = summary.runs_dir() / RUN_ID
 MATRIX_RAN: list[str] = []  # rows this invocation ran: the report session then reports this run
-HARNESS_DEPS = ["packaging", "jinja2", "psutil"]  # psutil: harness.isolate.guard()
+HARNESS_DEPS = ["packaging", "jinja2", "psutil", "scipy"]  # psutil: harness.isolate.guard(); scipy: harness.stats
 
 
 @nox.session(reuse_venv=True)

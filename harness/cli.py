@@ -93,7 +93,9 @@ def _perf(summary: dict, history: list[dict], expectations: Path, reports: Path)
     """The performance section and the confirmed regressions against each row's own history."""
     from harness import perf
 
-    calibration, warnings = perf.load_calibration(reports / "calibration")
+    here = settings.current()  # HARNESS_CALIBRATION, else <reports>/calibration: where calibrate writes
+    where = here.calibration if Path(reports) == here.reports else Path(reports) / "calibration"
+    calibration, warnings = perf.load_calibration(where)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     report = perf.analyse(summary, history, perf.load_slowdowns(expectations), calibration)

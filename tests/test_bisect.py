@@ -10,9 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from packaging.version import Version
 
-from harness import index, uv
 from harness.bisection import cli, plan, search
 from harness.bisection import result as results
 from harness.bisection import probe as probing
@@ -260,28 +258,6 @@ def test_candidates_hold_the_good_pins_then_relax_step_by_step():
         "torchaudio": "torchaudio>=2.8.0,<=2.11.0", "numpy": "numpy<2"}
     assert train.notes() == ["only in the bad row, not carried into the candidates: torchcodec"]
     assert "release train" in train.describe() and "one package: torchvision" in one.describe()
-
-
-def test_the_listing_walks_from_good_to_bad_and_knows_which_wheels_fit():
-    page = {"name": "torchdata", "versions": ["0.7.1", "0.8.0", "0.9.0rc1", "0.9.0", "0.10.0", "0.11.0"],
-            "files": [
-                {"filename": "torchdata-0.7.1-cp311-cp311-manylinux_2_17_x86_64.whl", "yanked": False},
-                {"filename": "torchdata-0.8.0-cp311-cp311-win_amd64.whl", "yanked": False},
-                {"filename": "torchdata-0.9.0rc1-py3-none-any.whl", "yanked": False},
-                {"filename": "torchdata-0.9.0-py3-none-any.whl", "yanked": False},
-                {"filename": "torchdata-0.10.0-py3-none-any.whl", "yanked": "broken"},
-                {"filename": "torchdata-0.11.0-py3-none-any.whl", "yanked": False},
-                {"filename": "torchdata-0.11.0.tar.gz", "yanked": False}]}
-    listing = index.parse_simple(page)
-    forward = index.between(listing, Version("0.7.1"), Version("0.11.0"))
-    assert [str(r.version) for r in forward] == ["0.7.1", "0.8.0", "0.9.0", "0.11.0"]  # no rc, no yanked
-    backward = index.between(listing, Version("0.11.0"), Version("0.8.0"))
-    assert [str(r.version) for r in backward] == ["0.11.0", "0.9.0", "0.8.0"]
-    tags = index.python_tags("3.11")
-    fits = {str(r.version): index.installable(r, tags) for r in listing}
-    assert fits["0.9.0"] and fits["0.11.0"] and not fits["0.8.0"]  # only a Windows wheel
-    assert uv.parse_lock("torch==2.3.1\n    # via x\nPyYAML==6.0.2 ; python_version >= '3'\n") == \
-        {"torch": "2.3.1", "pyyaml": "6.0.2"}
 
 
 def test_a_stored_result_is_found_for_the_grid_cell_it_explains(tmp_path):

@@ -62,7 +62,7 @@ def problem(proc: isolate.Completed) -> str:
 def parse_lock(text: str) -> dict[str, str]:
     """`name==version` lines of a `uv pip compile` output (a requirements lock), by canonical
     name: comments, options and environment markers are left out."""
-    versions = {}
+    versions: dict[str, str] = {}
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if "==" in line and not line.startswith("-"):

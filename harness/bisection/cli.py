@@ -27,8 +27,8 @@ from pathlib import Path
 
 from harness import fsio, index, install, settings
 from harness import summary as summ
-from harness.bisection.plan import (BisectError, choose_mode, end_rows, make_row, parse_pins,
-                                    plan_candidates, requirement_map, Plan)
+from harness.bisection.plan import (BisectError, Plan, choose_mode, end_rows, make_row, parse_pins,
+                                    plan_candidates, requirement_map)
 from harness.bisection.probe import ROOT, Prober, Target
 from harness.bisection.result import BisectResult, cand_json, headline, summarize
 from harness.bisection.search import BOUNDARY, FLAKY, SKIPPED, SlowdownRule, search
@@ -52,6 +52,7 @@ def result_dir(args: argparse.Namespace) -> Path:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m harness.bisect` (arguments after a lone -- go to pytest)."""
     p = argparse.ArgumentParser(prog="python -m harness.bisect",
                                 description="Find the first release that breaks a feature or slows a benchmark.")
     p.add_argument("target", help="a feature id, or a benchmark (bench feature id, test name or node id)")

@@ -34,7 +34,7 @@ def requirement_map(row: Row) -> dict[str, str]:
 
 def parse_pins(text: str) -> dict[str, str]:
     """`torch=2.8.0,torchvision==0.23.0 numpy<2` as requirements by canonical name."""
-    reqs = {}
+    reqs: dict[str, str] = {}
     for item in filter(None, re.split(r"[,\s]+(?=[A-Za-z])", text.strip())):
         item = item.strip().rstrip(",")
         match = re.fullmatch(r"([A-Za-z0-9._-]+)=([^=<>!~].*)", item)
@@ -66,14 +66,15 @@ def make_row(name: str, reqs: dict[str, str], python: str = "3.11") -> Row:
 def end_rows(good: str, bad: str, matrix_rows: dict[str, Row]) -> tuple[Row, Row]:
     """The good and bad rows: matrix rows, or pins laid over the other side's row (over the good
     side's pins when neither is a row), so `--bad torchdata=0.10.1` changes just that."""
-    rows = {side: matrix_rows.get(spec) for side, spec in (("good", good), ("bad", bad))}
-    if rows["good"] is None and rows["bad"] is None:
-        rows["good"] = make_row("good", parse_pins(good))
-    for side, spec, other in (("good", good, "bad"), ("bad", bad, "good")):
-        if rows[side] is None:
-            base = rows[other]
-            rows[side] = make_row(side, {**requirement_map(base), **parse_pins(spec)}, base.python)
-    return rows["good"], rows["bad"]
+    good_row, bad_row = matrix_rows.get(good), matrix_rows.get(bad)
+    if good_row is None and bad_row is None:
+        good_row = make_row("good", parse_pins(good))
+    if good_row is None:
+        assert bad_row is not None
+        good_row = make_row("good", {**requirement_map(bad_row), **parse_pins(good)}, bad_row.python)
+    if bad_row is None:
+        bad_row = make_row("bad", {**requirement_map(good_row), **parse_pins(bad)}, good_row.python)
+    return good_row, bad_row
 
 
 def row_packages(row: Row) -> set[str]:

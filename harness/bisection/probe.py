@@ -77,15 +77,19 @@ class Prober:
         return self.args.subject
 
     def build(self, cand: Candidate) -> None:
+        """Install the candidate's row in a venv of its own (kept under --venvs, by content)."""
+        row = cand.row
+        if row is None:  # plan_candidates gives every candidate that is not a skip a row
+            raise BisectError(f"{cand.version}: no row to build")
         folder = self.out / cand.label
-        reqs = "\n".join(cand.row.requirements())
-        venv = self.venvs / f"{cand.row.name}-{hashlib.sha1(reqs.encode()).hexdigest()[:8]}"
+        reqs = "\n".join(row.requirements())
+        venv = self.venvs / f"{row.name}-{hashlib.sha1(reqs.encode()).hexdigest()[:8]}"
         started = time.monotonic()
-        failed = create_venv(venv, cand.row.python)
+        failed = create_venv(venv, row.python)
         if failed:
             cand.skip = "venv: " + first_line(failed.stderr)
             return
-        result = install_row(cand.row, str(venv / "bin" / "python"), folder)
+        result = install_row(row, str(venv / "bin" / "python"), folder)
         cand.built, cand.install_seconds = True, round(time.monotonic() - started, 1)
         self.rows_built += 1
         cand.venv = venv
@@ -94,6 +98,13 @@ class Prober:
         else:
             cand.versions = uv.parse_lock((folder / "requirements.lock").read_text(encoding="utf-8"))
 
+    @staticmethod
+    def python(cand: Candidate) -> str:
+        """The interpreter of a built candidate's venv."""
+        if cand.venv is None:
+            raise BisectError(f"{cand.version}: not built")
+        return str(cand.venv / "bin" / "python")
+
     def tests(self, cand: Candidate) -> dict[str, list[str]]:
         """The tests that check the target here, collected in the candidate (parameters may differ)."""
         if cand.tests is not None:
@@ -101,7 +112,7 @@ class Prober:
         records_file = self.out / cand.label / "collect.jsonl"
         records_file.unlink(missing_ok=True)
         where = [str(settings.current().suites / s) for s in (self.args.suites or [self.target.area or "."])]
-        _run([str(cand.venv / "bin" / "python"), "-m", "pytest", *where, "--collect-only", "-q",
+        _run([self.python(cand), "-m", "pytest", *where, "--collect-only", "-q",
               "-p", "no:cacheprovider", f"--depth={self.args.depth}",
               f"--harness-results={records_file}"], timeout=600)
         collected: dict[str, list[str]] = {}
@@ -131,7 +142,7 @@ class Prober:
             return
         feature = self.target.feature or next(iter(tests.values()))[0]
         extra = ["--", *self.args.pytest_args] if self.args.pytest_args else []
-        _run([str(cand.venv / "bin" / "python"), "-m", "harness", "run-suites", "--out", str(run_dir),
+        _run([self.python(cand), "-m", "harness", "run-suites", "--out", str(run_dir),
               "--depth", self.args.depth, "--timeout", str(self.args.timeout), "--suites", *tests,
               *extra], timeout=self.args.timeout + 120)
         row = summ.build_row(run_dir, self.registry, [])

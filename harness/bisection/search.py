@@ -84,7 +84,8 @@ def search(n: int, probe: Callable[[int], Verdict], *, confirm: int = 1) -> Sear
             return SearchResult(END_UNTESTABLE, probes=tuple(log))
         if verdict is not wanted:
             return SearchResult(wrong, probes=tuple(log))
-    lo, hi, skipped = 0, n - 1, set()
+    lo, hi = 0, n - 1
+    skipped: set[int] = set()
     while (m := next_probe(lo, hi, skipped)) is not None:
         verdict = ask(m)
         if verdict is Verdict.GOOD:

@@ -32,6 +32,8 @@ class ResolveError(RuntimeError):
 
 
 def _age_hours(stamp: str | None) -> float:
+    if not stamp:
+        return float("inf")
     try:
         then = dt.datetime.fromisoformat(stamp)
     except (TypeError, ValueError):

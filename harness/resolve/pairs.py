@@ -131,8 +131,10 @@ def build_map(options: Options, cache: Cache, asker: Callable[[list[str], Target
     answer_all({p.key(target): p.requirements for p in pairs if not derived[p]}, "pairs")
     entries = []
     for pair in pairs:
-        found = ({"status": AnswerStatus.CONFLICT, "resolved": {}, "message": derived[pair]} if derived[pair]
-                 else answer(pair.key(target)))
+        found: dict | None = ({"status": AnswerStatus.CONFLICT, "resolved": {}, "message": derived[pair]}
+                              if derived[pair] else answer(pair.key(target)))
+        if found is None:  # every pair not derived was asked above: an answer or an error
+            raise RuntimeError(f"{pair.key(target)}: asked, but no answer was kept")
         entries.append({"library": pair.library, "version": pair.version, "torch": pair.torch,
                         "requirements": pair.requirements, "status": found["status"],
                         "resolved": {k: v for k, v in found["resolved"].items()

@@ -8,6 +8,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -125,7 +126,7 @@ def view(data: dict, summary: dict | None = None, corpus: dict | None = None) ->
                           and " depends on " in why), "")
             cells = []
             for minor, pair, why in zip(columns, found, whys, strict=True):
-                cell = {"status": AnswerStatus(pair["status"]).value if pair else MISSING}
+                cell: dict[str, Any] = {"status": AnswerStatus(pair["status"]).value if pair else MISSING}
                 if pair and pair["resolved"].get("torch"):
                     cell["resolved"] = pair["resolved"]["torch"]
                 if why and not (needs and why.endswith(f" depends on {needs}")):

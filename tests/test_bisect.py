@@ -271,6 +271,34 @@ def test_a_stored_result_is_found_for_the_grid_cell_it_explains(tmp_path):
         "text": "first bad: torch 2.13.0"}}
 
 
+def test_a_result_carries_its_schema_version_and_links_read_old_and_current_files(tmp_path):
+    summary = results.Summary(search.Outcome.BOUNDARY, first_bad={"version": "2.13.0"})
+    data = results.BisectResult(
+        target="core.mobile.x", kind="feature", feature="core.mobile.x", mode="package", subject="torch",
+        description="", notes=[], explains={"row": "torch-2.14", "feature": "core.mobile.x"}, good={}, bad={},
+        result=summary, candidates=[], probes=[[0, V.GOOD.value]], rows_built=0, started="s",
+        finished="f", seconds=0.0, command=[]).to_json()
+    assert data["schema_version"] == results.SCHEMA_VERSION == 1
+    assert json.loads(json.dumps(data))["result"]["outcome"] == "boundary"
+    assert type(data["result"]["outcome"]) is str
+    (tmp_path / "bisect").mkdir()
+    (tmp_path / "bisect" / "now.json").write_text(json.dumps(data))
+    (tmp_path / "bisect" / "future.json").write_text(json.dumps(
+        {**data, "schema_version": 2, "explains": {"row": "r", "feature": "f"}}))
+    assert list(results.links(tmp_path)) == ["torch-2.14/core.mobile.x"]  # not the newer schema
+    with pytest.raises(ValueError, match="schema_version 2"):
+        results.read_result(tmp_path / "bisect" / "future.json")
+
+
+def test_a_candidate_timed_by_another_clock_is_not_compared(tmp_path, monkeypatch):
+    _fake_runs(monkeypatch, with_cuda=True)
+    prober, cands = _prober(tmp_path)
+    assert prober(0) is V.GOOD
+    _fake_runs(monkeypatch, with_cuda=False)
+    with pytest.raises(plan.BisectError, match="timed by perf_counter at 2.9.0 but by cuda_event"):
+        prober(1)
+
+
 def test_usage_errors_exit_2_and_write_nothing(tmp_path, capsys):
     env_reports = ["--reports", str(tmp_path / "reports")]
     assert cli.main(["no.such.feature", "--good", "torch=2.3.1", "--bad", "torch=2.4.0", *env_reports]) == 2

@@ -143,4 +143,4 @@ def cases(session):
 def bisect(session):
     """Find the release that broke a feature (or slowed a benchmark) between a good and a bad row."""
     session.install(*HARNESS_DEPS, "uv")
-    session.run("python", "-m", "harness.bisect", *session.posargs, env={"PYTHONPATH": os.getcwd()})
+    session.run("python", "-m", "harness.bisection", *session.posargs, env={"PYTHONPATH": os.getcwd()})

@@ -112,7 +112,7 @@ def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None)
     row_links = {row["name"]: os.path.relpath(run_dir / "rows" / row["name"], out.parent).replace(os.sep, "/")
                  for row in summary["rows"]}
     logs = {row["name"]: _log_tail(run_dir / "rows" / row["name"]) for row in summary["rows"]}
-    from harness.bisect import links
+    from harness.bisection.result import links
 
     return environment().get_template("report.html.j2").render(bisects=links(run_dir, out.parent),
         s=summary, verdict=verdict, colours={s.value: c for s, c in COLOURS.items()},

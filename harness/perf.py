@@ -30,7 +30,6 @@ harness/perf_view.py turns a PerfReport into what the report shows.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 import tomllib

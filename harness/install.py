@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import fsio, isolate
+from harness.artefacts import InstallRecord, InstallStatus
 from harness.matrix import Row
 
 SUITE_REQUIREMENTS = Path(__file__).resolve().parent.parent / "suites" / "requirements.txt"
@@ -66,8 +67,9 @@ def install_row(row: Row, python: str, out: Path) -> InstallResult:
         ok = synced.returncode == 0
         result = InstallResult(ok, "" if ok else "install failed: " + _problem(synced),
                                round(time.monotonic() - started, 1))
-    fsio.write_json(out / "install.json", {**result.to_json(), "pins": row.pins,
-                                           "requirements": row.requirements()})
+    fsio.write_json(out / "install.json", InstallRecord(InstallStatus.OK if result.ok else InstallStatus.FAILED,
+                                                        result.message, result.seconds, row.pins,
+                                                        row.requirements()).to_json())
     return result
 
 

@@ -19,14 +19,10 @@ from __future__ import annotations
 
 import faulthandler
 import fcntl
-import functools
 import importlib
-import importlib.metadata
-import importlib.util
 import json
 import shutil
 import signal
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,23 +34,16 @@ import pytest
 from harness import settings
 from harness.artefacts import Collected, CollectError, Start, TestResult
 from harness.isolate import CheckCrashed, CheckTimeout
+from harness.libraries import (LIBRARIES, LibraryError, NotInRow, import_library,  # noqa: F401 - the suites' API
+                               installed_versions, not_in_row)
 from harness.registry import Feature, load_registry
 from harness.status import Status, first_line, normalise, root_cause
 
-LIBRARIES = ("torch", "torchvision", "torchaudio", "torchtext")
 MISSING_PREREQ = "prerequisite missing: "
 NO_CUDA = "no CUDA device in this environment"
 # Fatal Python error lines faulthandler writes, by signal (CPython's faulthandler.c).
 FAULTS = {"Segmentation fault": "SIGSEGV", "Aborted": "SIGABRT", "Bus error": "SIGBUS",
           "Floating point exception": "SIGFPE", "Illegal instruction": "SIGILL"}
-
-
-class LibraryError(Exception):
-    """A library of the row failed to import or to register its operators."""
-
-
-class NotInRow(LibraryError):
-    """The row does not include this library (it is not installed at all): its checks are `n/a`."""
 
 
 class StatusSkip(pytest.skip.Exception):
@@ -243,17 +232,6 @@ class HarnessPlugin:
         return report
 
 
-def installed_versions(extra: set[str] = frozenset()) -> dict[str, str | None]:
-    """Versions of the row libraries and of every package a registry absence names (None: not installed)."""
-    versions: dict[str, str | None] = {}
-    for name in sorted(set(LIBRARIES) | set(extra)):
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
 def crash_cause(fault_log: str, exit_status: int | None) -> tuple[str, str]:
     """(how the worker died, the faulthandler traceback or "") from its fault log's text and exit status
     (negative: killed by that signal)."""
@@ -321,40 +299,6 @@ def status_of(report: pytest.TestReport, excinfo) -> tuple[Status, str, str]:
 def depth(request) -> str:
     """'quick' samples each family of checks; 'full' covers every model and exporter."""
     return request.config.getoption("--depth")
-
-
-def not_in_row(name: str) -> bool:
-    """Whether the row left `name` out: no module of that name and no distribution."""
-    try:
-        if importlib.util.find_spec(name) is not None:
-            return False
-    except (ImportError, ValueError):
-        return False  # something is there and fails: the import below says what
-    try:
-        importlib.metadata.distribution(name)
-    except importlib.metadata.PackageNotFoundError:
-        return True
-    return False
-
-
-@functools.cache
-def _load(name: str) -> ModuleType | str:
-    """The imported module, or the message of its import failure (a failure is not retried in this process)."""
-    try:
-        return importlib.import_module(name)
-    except Exception as exc:  # noqa: BLE001 - any import-time failure is the row's error
-        return f"{name} failed to import: {type(exc).__name__}: {first_line(str(exc))}"
-
-
-def import_library(name: str) -> ModuleType:
-    """Import a row library. Raises LibraryError when it fails to import (a missing operator, an undefined
-    symbol), NotInRow when the row does not include it at all."""
-    if name not in sys.modules and not_in_row(name):
-        raise NotInRow(f"{name} is not in this row")
-    loaded = _load(name)
-    if isinstance(loaded, str):
-        raise LibraryError(loaded)  # the message names the cause already
-    return loaded
 
 
 def _library_fixture(name: str):

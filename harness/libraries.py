@@ -7,6 +7,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import sys
+from collections.abc import Iterable
 from types import ModuleType
 
 from harness.status import first_line
@@ -22,7 +23,7 @@ class NotInRow(LibraryError):
     """The row does not include this library (it is not installed at all): its checks are `n/a`."""
 
 
-def installed_versions(extra: set[str] = frozenset()) -> dict[str, str | None]:
+def installed_versions(extra: Iterable[str] = ()) -> dict[str, str | None]:
     """Versions of the row libraries and of every package a registry absence names (None: not installed)."""
     versions: dict[str, str | None] = {}
     for name in sorted(set(LIBRARIES) | set(extra)):

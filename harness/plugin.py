@@ -46,7 +46,7 @@ FAULTS = {"Segmentation fault": "SIGSEGV", "Aborted": "SIGABRT", "Bus error": "S
           "Floating point exception": "SIGFPE", "Illegal instruction": "SIGILL"}
 
 
-class StatusSkip(pytest.skip.Exception):
+class StatusSkip(pytest.skip.Exception):  # type: ignore[name-defined,misc]  # pytest's documented Skipped
     """A skip that stands for a harness status (`absent`, `n/a`, `skipped`), carried as `.status`."""
 
     __module__ = "builtins"  # pytest's own outcomes read as "Skipped: ..." the same way
@@ -91,7 +91,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "feature(*ids): the registry feature ids this test checks")
     path = config.getoption("--harness-results")
-    plugin = HarnessPlugin(load_registry(), Path(path) if path else None, settings.current().xdist_worker)
+    plugin = HarnessPlugin(load_registry(), Path(path) if path else None, settings.current().xdist_worker or "")
     config.stash[PLUGIN] = plugin
     config.pluginmanager.register(plugin, "harness-results")
 
@@ -125,16 +125,15 @@ class HarnessPlugin:
         if results:
             results.parent.mkdir(parents=True, exist_ok=True)
             if worker:
-                self._arm_worker()
+                self._arm_worker(results.parent / "faults")
 
-    def _arm_worker(self) -> None:
+    def _arm_worker(self, faults: Path) -> None:
         """An xdist worker dies with the pytest that started it, and a fatal signal leaves its traceback in
         `faults/<worker>.log` beside the results, for the controller to name the signal."""
         from harness.isolate import _PRCTL, PR_SET_PDEATHSIG
 
         if _PRCTL is not None:
             _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
-        faults = self.results.parent / "faults"
         faults.mkdir(exist_ok=True)
         self.fault_log = open(faults / f"{self.worker}.log", "a")  # noqa: SIM115 - closed in close()
         faulthandler.enable(file=self.fault_log, all_threads=False)
@@ -214,7 +213,7 @@ class HarnessPlugin:
         if any(f.device == "cuda" for f in features) and not _cuda_available():
             skip_as(Status.NOT_APPLICABLE, NO_CUDA)
         absences = [f.absence(self.installed) for f in features]
-        if all(absences):
+        if absences[0] is not None and all(absences):
             skip_as(Status.ABSENT, absences[0].describe())
 
     @pytest.hookimpl(wrapper=True)

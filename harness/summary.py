@@ -7,6 +7,7 @@ the harness's one clock.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 from harness import collect
@@ -63,7 +64,7 @@ def row_model(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
     damaged: list[str] = []
     install = _install(row_dir, damaged)
     env = _env(row_dir, damaged)
-    installed = env.installed
+    installed: dict[str, str | None] = dict(env.installed)
     exit_info = read_exit(row_dir, damaged)
     records = collect.read_records(row_dir / collect.RESULTS)
     name = row_dir.name
@@ -80,7 +81,7 @@ def row_model(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
                                             lambda fid, o: explain(fid, o, name, installed, known))
     outcomes = apply(outcomes, name, installed, known)
     row = Row(name, RowInstall(install.status, install.message, install.seconds), pins=install.pins,
-              installed=installed, cuda_builds=env.cuda_builds, suites=exit_info,
+              installed=env.installed, cuda_builds=env.cuda_builds, suites=exit_info,
               timings=collect.timings(install.to_json(), exit_info, records),
               features=_with_measurements({fid: o.to_json() for fid, o in sorted(outcomes.items())},
                                           collect.feature_measurements(records)),
@@ -93,7 +94,7 @@ def row_model(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the problems travel on .warnings, into the report
             row.benchmarks = load_benchmarks(bench)
-        damaged += [w.replace(str(bench), bench.name) for w in row.benchmarks.warnings]
+        damaged += [w.replace(str(bench), bench.name) for w in getattr(row.benchmarks, "warnings", [])]
     row.damaged = damaged
     return row
 
@@ -144,7 +145,7 @@ def build_summary(run_dir: Path, registry: dict[str, Feature], known: list[Known
     ).to_json()
 
 
-def verdict(summary: dict, regressions: list[str] = ()) -> Verdict:
+def verdict(summary: dict, regressions: Sequence[str] = ()) -> Verdict:
     """Exit 1 when a cell is broken (or skipped, outside `here` mode), a row is missing, or `regressions`
     (perf's) name a slowdown; the problems say which and why."""
     problems = []

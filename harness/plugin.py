@@ -49,7 +49,7 @@ FAULTS = {"Segmentation fault": "SIGSEGV", "Aborted": "SIGABRT", "Bus error": "S
 class StatusSkip(pytest.skip.Exception):  # type: ignore[name-defined,misc]  # pytest's documented Skipped
     """A skip that stands for a harness status (`absent`, `n/a`, `skipped`), carried as `.status`."""
 
-    __module__ = "builtins"  # pytest's own outcomes read as "Skipped: ..." the same way
+    __module__ = "builtins"  # reads "StatusSkip: <reason>" in pytest's output, as its own "Skipped: <reason>"
 
     def __init__(self, status: Status, reason: str) -> None:
         super().__init__(msg=reason)

@@ -68,7 +68,7 @@ def cmd_report(args) -> int:
 
     drifts = drift.annotate(summary, history)  # an early warning: never changes the exit status
     verdict = summ.verdict(summary, regressions)
-    summary["verdict"] = {"exit_code": verdict.exit_code, "problems": list(verdict.problems)}
+    summary["verdict"] = verdict.to_json()
     from harness.report import write_report
 
     # Only the newest run replaces the top-level report; an older one is rendered in its own folder.
@@ -125,9 +125,9 @@ def cmd_here(args) -> int:
     summ.start_run(run_dir, {"run_id": run_id, "started": summ.now(), "matrix": f"here ({platform.node()})",
                              "depth": args.depth, "mode": "here", "rows": [name]})
     from harness import fsio
+    from harness.artefacts import InstallRecord, InstallStatus
 
-    fsio.write_json(row_dir / "install.json", {"status": "ok", "message": "current environment",
-                                               "pins": {}, "requirements": []})
+    fsio.write_json(row_dir / "install.json", InstallRecord(InstallStatus.OK, "current environment").to_json())
     if cmd_run_suites(argparse.Namespace(out=row_dir, depth=args.depth, mode="here", timeout=args.timeout,
                                          suites=args.suites, pytest_args=args.pytest_args,
                                          workers=args.workers)) == USAGE_ERROR:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import fsio, isolate, uv
+from harness.artefacts import InstallRecord, InstallStatus
 from harness.matrix import Row
 from harness.uv import binary as uv_binary  # noqa: F401  (tests and sessions find uv here)
 
@@ -17,10 +18,6 @@ class InstallResult:
     ok: bool
     message: str
     seconds: float = 0.0
-
-    def to_json(self) -> dict:
-        return {"status": "ok" if self.ok else "install-failed", "message": self.message,
-                "seconds": self.seconds}
 
 
 def resolve(requirements: list[str], python: str, folder: Path, *,
@@ -41,8 +38,9 @@ def install_row(row: Row, python: str, out: Path) -> InstallResult:
         ok = synced.returncode == 0
         result = InstallResult(ok, "" if ok else "install failed: " + uv.problem(synced),
                                round(time.monotonic() - started, 1))
-    fsio.write_json(out / "install.json", {**result.to_json(), "pins": row.pins,
-                                           "requirements": row.requirements()})
+    fsio.write_json(out / "install.json", InstallRecord(InstallStatus.OK if result.ok else InstallStatus.FAILED,
+                                                        result.message, result.seconds, row.pins,
+                                                        row.requirements()).to_json())
     return result
 
 

@@ -141,6 +141,11 @@ def test_rows_merged_from_separate_machines_give_the_single_machine_report(tmp_p
     assert tree(merged / "runs" / RUN / "rows") == tree(single / "runs" / RUN / "rows")
     summary, html = without_finished(merged)
     assert [r["name"] for r in summary["rows"]] == list(ROWS)  # the matrix's order, not the folders'
+    import jsonschema
+
+    from harness.summary_model import summary_schema
+
+    jsonschema.validate(fsio.read_json(merged / "summary.json"), summary_schema())  # a row failed to install
     assert summary["rows"][0]["features"]["core.beta"]["status"] == "fail"
     assert 'id="cell-torch-2.15-vision.gamma"' in html
 

@@ -145,7 +145,7 @@ def _values(summary: dict, names: list[str]) -> dict[tuple[str, str], tuple[str,
 
 
 def year_series(summary: dict, history: list[dict], names: list[str],
-                days: float = 366.0) -> dict[str, dict[str, list[tuple[str, float, bool]]]]:
+                days: float = 365.0) -> dict[str, dict[str, list[tuple[str, float, bool]]]]:
     """benchmark -> row -> [(run_id, seconds, current)], oldest first: every earlier run within
     `days` of this one (all of them when run ids are not dates) measured with the same clock as
     this run, then this run. Values are the compared statistic (stats.process_stat)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from html import escape
 
@@ -63,13 +64,20 @@ def bars(items: list[Bar], *, unit: str = "ms", width: int = 520) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=8192)
 def run_date(run_id: str) -> dt.datetime | None:
     """The UTC time a run id names ("20261130T011734Z", or a bare "20261130"), else None."""
-    for fmt in ("%Y%m%dT%H%M%SZ", "%Y%m%d"):
-        try:
-            return dt.datetime.strptime(run_id, fmt).replace(tzinfo=dt.timezone.utc)
-        except (TypeError, ValueError):
-            continue
+    text = str(run_id)
+    if not text.isascii():
+        return None
+    try:
+        if len(text) == 16 and text[8] == "T" and text[15] == "Z" and text[:8].isdigit() and text[9:15].isdigit():
+            return dt.datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[11:13]),
+                               int(text[13:15]), tzinfo=dt.timezone.utc)
+        if len(text) == 8 and text.isdigit():
+            return dt.datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), tzinfo=dt.timezone.utc)
+    except ValueError:  # digits that name no date, e.g. month 13
+        pass
     return None
 
 

@@ -110,9 +110,10 @@ def cell_figures(summary: dict, view: dict | None) -> dict[tuple[str, str], list
 
 
 def benchmark_table(view: dict | None) -> list[dict]:
-    """Benchmarks by rows: [{"name", "group", "alert", "cells": {row: {"text", "state",
+    """Benchmarks by rows: [{"name", "group", "alert", "cells": {row: {"text", "history", "state",
     "background", "title", "anchor"}}}], in the view's order. A cell's text is the ratio against
-    the reference row ("1.04x"), or the value on the reference row itself ("ref 1.2 ms")."""
+    the reference row ("1.04x"), or the value on the reference row itself ("ref 1.2 ms");
+    `history` the ratio against the row's own earlier runs ("" without any)."""
     table = []
     for b in (view or {}).get("benchmarks", []):
         cells = {}
@@ -121,11 +122,22 @@ def benchmark_table(view: dict | None) -> list[dict]:
             if r.get("history") and r["history"]["verdict"] == "regression":
                 text += " ▲"
             cells[r["row"]] = {"text": text, "state": r["state"], "title": _title(b["name"], r),
+                               "history": r["history"]["ratio"] if r.get("history") else "",
                                "background": STATE_BACKGROUND.get(r["state"], STATE_BACKGROUND["same"]),
                                "anchor": r["anchor"]}
         table.append({"name": b["name"], "group": b.get("group", ""), "cells": cells,
                       "alert": any(c["state"] in ALERT_STATES for c in cells.values())})
     return table
+
+
+def _usable(rounds) -> bool:
+    """Positive finite durations (what perf.analyse accepts), checked without a loop in Python."""
+    if not isinstance(rounds, list) or not rounds:
+        return False
+    try:
+        return min(rounds) > 0 and math.isfinite(math.fsum(rounds))
+    except TypeError:
+        return False
 
 
 def _values(summary: dict, names: list[str]) -> dict[tuple[str, str], tuple[str, float]]:
@@ -138,8 +150,7 @@ def _values(summary: dict, names: list[str]) -> dict[tuple[str, str], tuple[str,
         for name in names:
             record = records.get(name)
             rounds = record.get("rounds") if isinstance(record, dict) else None
-            if isinstance(rounds, list) and rounds and all(
-                    isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in rounds):
+            if _usable(rounds):
                 out[(name, row.get("name"))] = (str(record.get("clock")), stats.process_stat(rounds))
     return out
 

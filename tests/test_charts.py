@@ -15,6 +15,7 @@ def test_run_ids_read_as_utc_dates_and_other_ids_do_not():
     assert charts.run_date("20261130T011734Z") == dt.datetime(2026, 11, 30, 1, 17, 34, tzinfo=dt.timezone.utc)
     assert charts.run_date("20260102") == dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)
     assert charts.run_date("r1") is None and charts.date_span(["20260101", "r1"]) is None
+    assert charts.run_date("20261330T000000Z") is None   # digits, but no month 13
 
 
 def test_the_x_axis_is_time_with_the_first_and_last_day_written():

@@ -145,6 +145,8 @@ def test_trend_charts_of_a_benchmark_share_one_scale_and_reach_over_the_year(tmp
     report.write_report(s, Verdict(0, ()), tmp_path / "runs" / "r1", [out], analysed, history=history)
     html = out.read_text()
     assert 'id="trend-year"' in html and html.count('<span class="trend-year">') == 2
+    table = html.split('id="perf-table"')[1].split("</table>")[0]
+    assert re.search(r'>ref 10 ms <small class="perf-note">hist 1\.00x</small>', table)  # against its own runs
     year = html.split('<span class="trend-year">')[1].split("</span>")[0]
     assert ">01-01</text>" in year and ">04-10</text>" in year   # all 100 days, not the last 61
     recent = [part.split("</span>")[0] for part in html.split('<span class="trend-recent has-year">')[1:]]

@@ -76,7 +76,7 @@ def cmd_report(args) -> int:
     is_newest = newest is None or newest.resolve() == run_dir.resolve()
     summ.write_summary(run_dir, summary, reports, newest=is_newest)
     write_report(summary, verdict, run_dir, [run_dir / "index.html"] + ([reports / "index.html"] if is_newest else []),
-                 perf)
+                 perf, history=history)
     if is_newest:
         print(f"report: {reports / 'index.html'} (run {summary['run_id']}, {len(summary['rows'])} rows)")
     else:
@@ -86,6 +86,9 @@ def cmd_report(args) -> int:
         print(f"  {problem}")
     for d in drifts:
         print(f"  drift (warning only): {d}")
+    from harness import retention
+
+    retention.prune_and_tell(summ.runs_dir(reports), getattr(args, "keep_runs", 0), run_dir)
     return verdict.exit_code
 
 
@@ -164,6 +167,10 @@ def parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="fold a run's rows into summary.json and index.html")
     rep.add_argument("--run", default=None, help="run id (default: the newest)")
     rep.add_argument("--merge", nargs="*", default=[], help="folders holding row folders to merge in")
+    from harness.retention import keep_count
+
+    rep.add_argument("--keep-runs", type=keep_count, default=settings.current().keep_runs,
+                     help="run folders kept under REPORTS/runs, newest first (0: all; default $HARNESS_KEEP_RUNS)")
     report_options(rep)
     rep.set_defaults(func=cmd_report)
 

@@ -24,6 +24,7 @@ DEFAULT_INDEX = "https://pypi.org/simple"
 VARIABLES: dict[str, tuple[str, str]] = {
     "HARNESS_MATRIX": ("matrix.toml", "the matrix file"),
     "HARNESS_REPORTS": ("reports/", "where runs, summary.json and the report are written"),
+    "HARNESS_KEEP_RUNS": ("90", "run folders the report keeps under $HARNESS_REPORTS/runs, newest first; 0 keeps all"),
     "HARNESS_RUN_ID": ("a UTC timestamp", "names the run the matrix sessions write (several machines, one run)"),
     "HARNESS_SUITES": ("suites/", "where the suites and their registry.toml live"),
     "HARNESS_CALIBRATION": ("$HARNESS_REPORTS/calibration", "calibration files: written by calibrate, read by report"),
@@ -54,6 +55,7 @@ class Settings:
     cache: Path
     index: str                  # no trailing slash
     xdist_worker: str | None    # "gw0" inside a pytest-xdist worker
+    keep_runs: str = "90"       # as given; retention.keep_count checks it (the report's --keep-runs default)
 
     @property
     def runs(self) -> Path:
@@ -75,6 +77,7 @@ def current(environ: Mapping[str, str] | None = None) -> Settings:
         cache=Path(env.get("HARNESS_CACHE") or xdg / "harness"),
         index=(env.get("UV_DEFAULT_INDEX") or env.get("UV_INDEX_URL") or DEFAULT_INDEX).rstrip("/"),
         xdist_worker=env.get("PYTEST_XDIST_WORKER") or None,
+        keep_runs=env.get("HARNESS_KEEP_RUNS") or VARIABLES["HARNESS_KEEP_RUNS"][0],
     )
 
 

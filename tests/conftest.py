@@ -7,6 +7,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_addoption(parser):
+    parser.addoption("--screenshots", default=None,
+                     help="folder the Chromium report test also copies its 1400 px screenshots into (a CI artefact)")
+
+
 @pytest.fixture
 def write(tmp_path):
     """Write a dedented text file under tmp_path and return its path."""

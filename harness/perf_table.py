@@ -1,6 +1,6 @@
 """What the report's at-a-glance parts show of the benchmarks, computed from harness.perf's view.
 
-Pure functions over the summary and the dict `harness.perf.render()` returns (its `benchmarks`
+Pure functions over the summary and the dict `harness.perf_view.render()` returns (its `benchmarks`
 list: per benchmark, per row, the formatted value, the `state` that colours it, and the `cross`
 comparison with the reference row); nothing here changes a verdict.
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from harness import charts, stats
 
-# Background of a cell by the state perf.render() gives a row (charts.COLORS is the ink colour).
+# Background of a cell by the state perf_view.render() gives a row (charts.COLORS is the ink colour).
 STATE_BACKGROUND = {"regression": "#f5b7b1", "suspected": "#fad7a0", "slower": "#fad7a0",
                     "faster": "#abebc6", "known": "#d5d8dc", "same": "#eef2f6"}
 ALERT_STATES = frozenset({"regression", "suspected", "slower"})
@@ -34,7 +34,7 @@ class Figure:
     value: str          # formatted time, e.g. "1.23 ms"
     ratio: str          # "1.04x" against the reference row, "ref" for the reference row itself
     memory: str         # "85 MB", or "" when the record has no peak_rss_bytes
-    state: str          # perf.render()'s state: same/faster/slower/suspected/regression/known
+    state: str          # perf_view.render()'s state: same/faster/slower/suspected/regression/known
     title: str          # the comparison in words, for the tooltip
     anchor: str         # id of the row in the performance section
 

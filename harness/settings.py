@@ -37,6 +37,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "HARNESS_PYTORCH_JAVA_JAR": ("unset", "prebuilt PyTorch Java jars, instead of building the JNI (suites)"),
     "HARNESS_PYTORCH_JNI_LIB": ("unset", "the prebuilt libpytorch_jni.so that goes with them (suites)"),
     "PYTEST_XDIST_WORKER": ("unset", "set by pytest-xdist in its workers; the plugin arms each worker"),
+    "GITHUB_OUTPUT": ("unset", "set by GitHub Actions: `python -m harness plan` writes the step's outputs there"),
 }
 
 
@@ -54,6 +55,7 @@ class Settings:
     cache: Path
     index: str                  # no trailing slash
     xdist_worker: str | None    # "gw0" inside a pytest-xdist worker
+    github_output: Path | None  # the step-output file under GitHub Actions
 
     @property
     def runs(self) -> Path:
@@ -75,6 +77,7 @@ def current(environ: Mapping[str, str] | None = None) -> Settings:
         cache=Path(env.get("HARNESS_CACHE") or xdg / "harness"),
         index=(env.get("UV_DEFAULT_INDEX") or env.get("UV_INDEX_URL") or DEFAULT_INDEX).rstrip("/"),
         xdist_worker=env.get("PYTEST_XDIST_WORKER") or None,
+        github_output=Path(env["GITHUB_OUTPUT"]) if env.get("GITHUB_OUTPUT") else None,
     )
 
 

@@ -146,7 +146,7 @@ def test_rows_merged_from_separate_machines_give_the_single_machine_report(tmp_p
 
 
 def test_ci_report_script_gathers_the_artefacts_into_the_single_machine_report(tmp_path, suites):
-    """The workflow's path: ci/report.sh -> ci/gather.py -> nox -s report -- --run ID --merge DIR."""
+    """The workflow's path: ci/report.sh -> python -m harness merge -> nox -s report -- --run ID."""
     single = single_machine(tmp_path, suites)
     gathered = machines(tmp_path)
     merged = tmp_path / "merged"
@@ -163,7 +163,7 @@ def test_ci_report_script_gathers_the_artefacts_into_the_single_machine_report(t
 
 
 def gather(*args):
-    return subprocess.run([sys.executable, str(ROOT / "ci" / "gather.py"), *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "harness", "merge", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -181,7 +181,7 @@ def test_gather_takes_the_earliest_start_and_ignores_other_runs(tmp_path):
 
 
 def pages(*args):
-    return subprocess.run([sys.executable, str(ROOT / "ci" / "pages.py"), *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -221,9 +221,9 @@ def test_the_site_carries_the_nights_forward(tmp_path):
 
 
 def verdict_markdown(reports, run_id):
-    return subprocess.run([sys.executable, str(ROOT / "ci" / "verdict.py"), "--run-id", run_id,
+    return subprocess.run([sys.executable, "-m", "harness", "verdict", "--run-id", run_id,
                            "--reports", str(reports), "--run-url", "https://example.invalid/run/1"],
-                          capture_output=True, text=True, timeout=60, check=True).stdout
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=True).stdout
 
 
 def test_the_issue_body_names_each_change_and_links_the_run(tmp_path, suites):

@@ -91,8 +91,8 @@ def trend(points: list[tuple[str, float, bool]], change_runs: list[str], *,
             out.append(f'<line class="perf-change" x1="{_num(x)}" x2="{_num(x)}" y1="0" '
                        f'y2="{height}" stroke="#8e44ad" stroke-dasharray="3,2">'
                        f'<title>change point: new level from run {escape(run)}</title></line>')
-    for value, y in ((max(values), 9), (min(values), height - 2)) if n > 1 else ():
-        out.append(f'<text x="{width - 2}" y="{y}" font-size="9" fill="#777" text-anchor="end">'
+    for value, label_y in ((max(values), 9), (min(values), height - 2)) if n > 1 else ():
+        out.append(f'<text x="{width - 2}" y="{label_y}" font-size="9" fill="#777" text-anchor="end">'
                    f'{value * 1e3:.3g} ms</text>')
     coords = [xy(i, v) for i, (_, v, _) in enumerate(points)]
     if n > 1:

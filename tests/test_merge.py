@@ -146,13 +146,13 @@ def test_rows_merged_from_separate_machines_give_the_single_machine_report(tmp_p
 
 
 def test_ci_report_script_gathers_the_artefacts_into_the_single_machine_report(tmp_path, suites):
-    """The workflow's path: ci/report.sh -> python -m harness merge -> nox -s report -- --run ID."""
+    """The workflow's path: ci/report.sh -> python -m harness merge -> python -m harness report --run ID."""
     single = single_machine(tmp_path, suites)
     gathered = machines(tmp_path)
     merged = tmp_path / "merged"
     earlier_night(merged)
     env = dict(os.environ, HARNESS_REPORTS=str(merged), HARNESS_SUITES=str(suites),
-               HARNESS_RUN_ID=RUN,  # as in a row job: the script must not let it swallow --merge
+               HARNESS_RUN_ID=RUN,  # as in a row job: the script reports the run it is given regardless
                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     proc = subprocess.run(["bash", str(ROOT / "ci" / "report.sh"), RUN, str(gathered)], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=600)

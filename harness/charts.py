@@ -147,8 +147,8 @@ def trend(points: list[tuple[str, float, bool]], change_runs: list[str], *,
             out.append(f'<line class="perf-change" x1="{_num(x)}" x2="{_num(x)}" y1="0" '
                        f'y2="{pad + plot_h}" stroke="#8e44ad" stroke-dasharray="3,2">'
                        f'<title>change point: new level from run {escape(run)}</title></line>')
-    for value, y in ((hi, 9), (lo, pad + plot_h)):
-        out.append(f'<text x="{width - 2}" y="{y}" font-size="9" fill="#777" text-anchor="end">'
+    for value, label_y in ((hi, 9), (lo, pad + plot_h)):
+        out.append(f'<text x="{width - 2}" y="{label_y}" font-size="9" fill="#777" text-anchor="end">'
                    f'{value * 1e3:.3g} ms</text>')
     base = pad + plot_h
     out.append(f'<line x1="{pad}" x2="{pad + plot_w}" y1="{base + 1}" y2="{base + 1}" stroke="#ccc"/>')

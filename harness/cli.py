@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
 from harness import settings
+from harness.commands import NAMES as COMMANDS
+from harness.commands import CommandError
+from harness.commands.merge import copy_rows
 from harness import summary as summ
 from harness.expectations import DEFAULT_EXPECTATIONS, ExpectationError, load_expectations
 from harness.matrix import MatrixError, load_matrix
@@ -41,12 +45,7 @@ def cmd_report(args) -> int:
     if run_dir is None or not run_dir.exists():
         print(f"error: no run to report under {summ.runs_dir(reports)}", file=sys.stderr)
         return USAGE_ERROR
-    for merged in args.merge:
-        for install in sorted(Path(merged).glob("**/install.json")):
-            parts = install.parent.parts
-            if len(parts) >= 4 and parts[-4] == "runs" and parts[-3] != run_dir.name:
-                continue  # another run's row, stored beside this one
-            summ.copy_row(install.parent, run_dir)
+    copy_rows(run_dir, [Path(m) for m in args.merge])
     registry = load_registry()
     known = load_expectations(args.expectations)
     summary = summ.build_summary(run_dir, registry, known)
@@ -179,6 +178,15 @@ def parser() -> argparse.ArgumentParser:
     suite_options(h)
     report_options(h)
     h.set_defaults(func=cmd_here)
+
+    for name in COMMANDS:  # harness/commands/: one module per command, each with its own arguments
+        module = importlib.import_module(f"harness.commands.{name}")
+        doc = (module.__doc__ or "").strip()
+        summary_line = doc.splitlines()[0].split(": ", 1)[-1].rstrip(".") if doc else None
+        c = sub.add_parser(name, help=summary_line, description=doc,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(c)
+        c.set_defaults(func=module.main)
     return p
 
 
@@ -186,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (MatrixError, RegistryError, ExpectationError, PerfConfigError) as exc:
+    except (MatrixError, RegistryError, ExpectationError, PerfConfigError, CommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except OSError as exc:  # an unwritable or full reports folder: one line, and the old report stays

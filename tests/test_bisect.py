@@ -336,7 +336,8 @@ def test_a_real_bisect_finds_the_torchdata_release_that_broke_torchtext_datasets
     env = dict(os.environ, HARNESS_MATRIX=str(matrix), HARNESS_REPORTS=str(reports))
     env.pop("HARNESS_RUN_ID", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", "bisect", "--",
+        [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir", str(tmp_path / ".nox"),
+         "-s", "bisect", "--",
          "text.datasets.penntreebank", "--good", "text-td08", "--bad", "text-td010",
          "--venvs", str(tmp_path / "venvs"), "--", "-k", "split"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1400)

@@ -90,11 +90,13 @@ def first_line(text: str, limit: int = 300) -> str:
 def exception_chain(exc: BaseException) -> list[BaseException]:
     """`exc` and the exceptions behind it, outermost first: `raise ... from` causes, else the exception
     being handled when it was raised (unless suppressed with `from None`)."""
-    chain, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        chain.append(exc)
-        seen.add(id(exc))
-        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        chain.append(current)
+        seen.add(id(current))
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
     return chain
 
 

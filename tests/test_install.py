@@ -66,7 +66,8 @@ def test_a_row_is_compiled_into_a_lock_then_synced_to_exactly_it(tmp_path, uv):
     assert compile_[compile_.index("-o") + 1] == str(out / "requirements.lock")
     assert sync[:2] == ["pip", "sync"] and sync[-1] == str(out / "requirements.lock")
     recorded = json.loads((out / "install.json").read_text())
-    assert recorded == {"schema_version": 2, "status": "ok", "message": "", "seconds": result.seconds, "pins": {"torch": "2.3.1"},
+    assert recorded == {"schema_version": 2, "status": "ok", "message": "", "seconds": result.seconds,
+                        "pins": {"torch": "2.3.1"},
                         "requirements": ["torch==2.3.1", "numpy<2"]}
 
 

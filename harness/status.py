@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     ERROR = "error"
@@ -18,9 +18,6 @@ class Status(str, Enum):
     KNOWN_FAILURE = "known-failure"
     FIXED = "fixed"
     NOT_APPLICABLE = "n/a"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # Worst first: when several tests check one feature, the worst outcome is the feature's.

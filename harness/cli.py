@@ -6,10 +6,9 @@ import importlib
 import sys
 from pathlib import Path
 
-from harness import settings
+from harness import runs, settings
 from harness.commands import NAMES as COMMANDS
 from harness.commands import CommandError
-from harness.commands.merge import copy_rows
 from harness import summary as summ
 from harness.expectations import DEFAULT_EXPECTATIONS, ExpectationError, load_expectations
 from harness.matrix import MatrixError, load_matrix
@@ -45,7 +44,7 @@ def cmd_report(args) -> int:
     if run_dir is None or not run_dir.exists():
         print(f"error: no run to report under {summ.runs_dir(reports)}", file=sys.stderr)
         return USAGE_ERROR
-    copy_rows(run_dir, [Path(m) for m in args.merge])
+    runs.copy_rows(run_dir, [Path(m) for m in args.merge])
     registry = load_registry()
     known = load_expectations(args.expectations)
     summary = summ.build_summary(run_dir, registry, known)

@@ -13,6 +13,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from harness import fsio, settings
@@ -111,3 +112,19 @@ def copy_row(src: Path, run_dir: Path) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(src, dest)
+
+
+def copy_rows(run_dir: Path, dirs: Iterable[Path]) -> list[str]:
+    """Copy every row folder (a folder holding install.json) found under `dirs` into `run_dir`/rows/.
+
+    A row stored under another run's folder (`.../runs/<other>/rows/<row>/`) is left out. Returns the
+    names of the rows copied, in the order found."""
+    copied = []
+    for folder in dirs:
+        for install in sorted(Path(folder).glob("**/install.json")):
+            parts = install.parent.parts
+            if len(parts) >= 4 and parts[-4] == "runs" and parts[-3] != run_dir.name:
+                continue  # another run's row, stored beside this one
+            copy_row(install.parent, run_dir)
+            copied.append(install.parent.name)
+    return copied

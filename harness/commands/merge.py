@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import fsio, settings, summary
+from harness import fsio, runs, settings, summary
 from harness.commands import CommandError
 
 
@@ -63,22 +63,6 @@ def gather_meta(run_id: str, dirs: Iterable[Path], warn: Callable[[str], None] =
     return merged
 
 
-def copy_rows(run_dir: Path, dirs: Iterable[Path]) -> list[str]:
-    """Copy every row folder (a folder holding install.json) found under `dirs` into `run_dir`/rows/.
-
-    A row stored under another run's folder (`.../runs/<other>/rows/<row>/`) is left out. Returns the
-    names of the rows copied, in the order found."""
-    copied = []
-    for folder in dirs:
-        for install in sorted(Path(folder).glob("**/install.json")):
-            parts = install.parent.parts
-            if len(parts) >= 4 and parts[-4] == "runs" and parts[-3] != run_dir.name:
-                continue  # another run's row, stored beside this one
-            summary.copy_row(install.parent, run_dir)
-            copied.append(install.parent.name)
-    return copied
-
-
 def run(run_id: str, dirs: list[Path], reports: Path, warn: Callable[[str], None] = _warn) -> Merged:
     """Write reports/runs/`run_id`/run.json from the machines' records and copy their rows in.
 
@@ -89,7 +73,7 @@ def run(run_id: str, dirs: list[Path], reports: Path, warn: Callable[[str], None
         raise CommandError(f"no record of run {run_id} under {', '.join(map(str, dirs))}")
     run_dir = summary.runs_dir(reports) / run_id
     fsio.write_json(run_dir / summary.RUN_META, meta)
-    return Merged(run_dir, meta, tuple(sorted(set(copy_rows(run_dir, dirs)))))
+    return Merged(run_dir, meta, tuple(sorted(set(runs.copy_rows(run_dir, dirs)))))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

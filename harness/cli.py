@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness import settings
+from harness import repro, settings
 from harness import summary as summ
 from harness.expectations import DEFAULT_EXPECTATIONS, ExpectationError, load_expectations
 from harness.matrix import MatrixError, load_matrix
@@ -68,6 +68,7 @@ def cmd_report(args) -> int:
 
     drifts = drift.annotate(summary, history)  # an early warning: never changes the exit status
     verdict = summ.verdict(summary, regressions)
+    repro.write_bundles(run_dir, summary, history)  # new failures: repro/<feature>--<row>/, linked from the cell
     summary["verdict"] = {"exit_code": verdict.exit_code, "problems": list(verdict.problems)}
     from harness.report import write_report
 

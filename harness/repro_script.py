@@ -14,6 +14,7 @@ Raises ReproError when the check cannot be found or inlined (a name defined diff
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -332,7 +333,7 @@ def standalone_script(test_id: str, suites_root: Path | None = None, depth: str 
     test_name = inliner.emit(mod, test, test.name, keep_decorators=False)
     inliner.blocks.append("# ---- how the harness names a failure (harness/status.py) " + "-" * 40 + "\n")
     root_cause = inliner.need("harness.status", "root_cause")
-    if any("suites." in block for block in inliner.blocks):
+    if any(re.search(r"(?:from|import)\s+suites\b|-m\W+suites\.", block) for block in inliner.blocks):
         inliner.notes.append("the check starts a module of the suites in a child process: run this script "
                              "with the harness's suites folder on PYTHONPATH")
 

@@ -68,7 +68,8 @@ def cmd_report(args) -> int:
 
     drifts = drift.annotate(summary, history)  # an early warning: never changes the exit status
     verdict = summ.verdict(summary, regressions)
-    repro.write_bundles(run_dir, summary, history)  # new failures: repro/<feature>--<row>/, linked from the cell
+    # New failures and confirmed regressions: repro/<feature>--<row>/, linked from the cell.
+    repro.write_bundles(run_dir, summary, history, perf.regressions)
     summary["verdict"] = {"exit_code": verdict.exit_code, "problems": list(verdict.problems)}
     from harness.report import write_report
 

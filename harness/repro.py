@@ -104,7 +104,8 @@ def environment_text(env: dict, torch_config: str = "") -> str:
 
 
 def readme_text(target: Target, description: str, docstring: str, env: dict, run_id: str, good: str,
-                notes: tuple[str, ...] = (), verification: Verification | None = None) -> str:
+                notes: tuple[str, ...] = (), verification: Verification | None = None,
+                timing: dict | None = None) -> str:
     """README.md of a bundle: expected, happened, versions, last good, the commands; the status line says
     *verified* only when `verification` reproduced the failure's first line."""
     line = first_line(target.message) or target.status
@@ -116,7 +117,8 @@ def readme_text(target: Target, description: str, docstring: str, env: dict, run
     elif verification.reproduced:
         status = (f"**Status: verified** ({verification.when}): an environment rebuilt from `requirements.lock` "
                   f"(install {verification.install_s:.0f} s) ran `repro.py` in {verification.run_s:.0f} s and "
-                  f"failed with the same first line.")
+                  + ("ran at least half the slowdown slower than the reference figure." if timing else
+                     "failed with the same first line."))
     else:
         status = (f"**Status: did not reproduce** ({verification.when}): an environment rebuilt from "
                   f"`requirements.lock` ran `repro.py`, which ended with `{verification.got or '(no output)'}` "
@@ -130,7 +132,13 @@ def readme_text(target: Target, description: str, docstring: str, env: dict, run
     if target.test:
         parts += ["", f"The check `{target.test}`" + (f": {docstring}" if docstring else ".")]
     parts += ["", "## What happened", "", f"Status `{target.status}`:", "", "```", target.message.strip() or line,
-              "```", "", "## Versions", "", "| | |", "| --- | --- |", f"| Python | {python} |",
+              "```"]
+    if timing:
+        parts += ["", f"The benchmark's figure (CPU time, seconds): {timing['value_s']:.6g} against "
+                      f"{timing['base_value_s']:.6g} for {timing['base']}, {timing['ratio']:.2f}x, confirmed on two "
+                      f"runs in a row. `repro.py` prints the median and minimum of its rounds; timings depend on the "
+                      f"machine, so compare them with the same script in the reference environment."]
+    parts += ["", "## Versions", "", "| | |", "| --- | --- |", f"| Python | {python} |",
               f"| platform | {env.get('platform', '?')} |"]
     parts += [f"| {k} | {installed[k]} |" for k in SHOWN_VERSIONS if installed.get(k)]
     parts += ["", "The whole environment (pip freeze, CUDA builds, `torch.__config__.show()`) is in "
@@ -141,7 +149,8 @@ def readme_text(target: Target, description: str, docstring: str, env: dict, run
     if target.test:
         parts += ["```sh", f"uv venv --python {python} venv",
                   "uv pip sync --python venv/bin/python requirements.lock",
-                  "venv/bin/python repro.py   # exit 1, the failure's first line printed last", "```", "",
+                  "venv/bin/python repro.py   # " + ("prints the benchmark's figure" if timing else
+                                                "exit 1, the failure's first line printed last"), "```", "",
                   "`repro.py` is the harness's check with its model or data builder, its comparison and its "
                   "tolerance (with the reason) inlined, seeded as in the run; it imports nothing of the harness."]
     else:
@@ -173,7 +182,8 @@ def test_docstring(test_id: str, suites: Path) -> str:
     return ""
 
 
-def write_bundle(run_dir: Path, target: Target, summary: dict, history: list[dict], suites: Path) -> Path:
+def write_bundle(run_dir: Path, target: Target, summary: dict, history: list[dict], suites: Path,
+                 timing: dict | None = None) -> Path:
     """Write one bundle (see the module docstring); returns its folder. A check the generator cannot inline
     gets a bundle without repro.py, its README saying why."""
     from harness.repro_script import ReproError, standalone_script
@@ -199,7 +209,7 @@ def write_bundle(run_dir: Path, target: Target, summary: dict, history: list[dic
     fsio.write_text(folder / "environment.txt", environment_text(env))
     bundle = {**asdict(target), "run_id": summary.get("run_id"), "notes": list(notes), "description": description,
               "docstring": test_docstring(target.test, suites), "last_good": last_good(summary, history, target),
-              "env": {k: v for k, v in env.items() if k != "freeze"}}
+              "env": {k: v for k, v in env.items() if k != "freeze"}, "timing": timing}
     fsio.write_json(folder / "bundle.json", bundle)
     fsio.write_text(folder / "README.md", readme(bundle, read_verification(folder, target)))
     return folder
@@ -210,7 +220,7 @@ def readme(bundle: dict, verification: Verification | None = None) -> str:
     target = Target(*(bundle[k] for k in ("feature", "row", "status", "message", "test")))
     return readme_text(target, bundle.get("description", ""), bundle.get("docstring", ""), bundle.get("env", {}),
                        str(bundle.get("run_id")), bundle.get("last_good", ""), tuple(bundle.get("notes", ())),
-                       verification)
+                       verification, bundle.get("timing"))
 
 
 VERIFICATION = "verification.json"
@@ -225,19 +235,40 @@ def read_verification(folder: Path, target: Target) -> Verification | None:
     return found if found.expected == first_line(target.message) else None
 
 
-def write_bundles(run_dir: Path, summary: dict, history: list[dict] = (), suites: Path | None = None) -> list[Path]:
-    """A bundle for every new failure of `summary`, each recorded in its cell (`repro`); returns the folders."""
+def regression_targets(summary: dict, regressions) -> list[tuple[Target, dict]]:
+    """(target, timing) for each confirmed benchmark regression (harness.perf.Comparison): the feature whose
+    check is the benchmark, and the figures it was judged on (seconds; `ratio` new over base)."""
+    found = []
+    for c in regressions:
+        row = next((r for r in summary.get("rows", []) if r["name"] == c.row), None)
+        if row is None:
+            continue
+        test = str(((row.get("benchmarks") or {}).get(c.benchmark) or {}).get("fullname", ""))
+        feature = next((fid for fid, cell in sorted(row.get("features", {}).items()) if cell.get("test") == test),
+                       c.benchmark)
+        found.append((Target(feature, c.row, "regression", c.describe(), test),
+                      {"ratio": c.ratio, "value_s": c.value_s, "base_value_s": c.base_value_s, "base": c.base}))
+    return found
+
+
+def write_bundles(run_dir: Path, summary: dict, history: list[dict] = (), regressions=(),
+                  suites: Path | None = None) -> list[Path]:
+    """A bundle for every new failure of `summary` and every confirmed regression (harness.perf.Comparison),
+    each recorded in its cell (`repro`); returns the folders."""
     from harness import settings
 
     suites = suites or settings.current().suites
     folders = []
-    found = targets(summary)
+    timed = regression_targets(summary, regressions)
+    timings = {t.folder: timing for t, timing in timed}
+    found = targets(summary) + [t for t, _ in timed]
     wanted = {t.folder.rstrip("/").rpartition("/")[2] for t in found}
     for stale in sorted((run_dir / REPRO).glob("*")) if (run_dir / REPRO).is_dir() else ():
         if stale.is_dir() and stale.name not in wanted:  # a failure that is no longer new (or fixed)
             shutil.rmtree(stale)
     for target in found:
-        folders.append(write_bundle(run_dir, target, summary, list(history), suites))
+        folders.append(write_bundle(run_dir, target, summary, list(history), suites, timings.get(target.folder)))
         row = next(r for r in summary["rows"] if r["name"] == target.row)
-        row["features"][target.feature]["repro"] = target.folder
+        if target.feature in row["features"]:
+            row["features"][target.feature]["repro"] = target.folder
     return folders

@@ -31,10 +31,19 @@ INSTALL_TIMEOUT = 1800  # s: a cold CUDA torch is several GB
 TORCH_CONFIG = "import torch; print(torch.__config__.show())"
 
 
-def outcome(target: repro.Target, ran: isolate.Completed | None, problem: str = "") -> tuple[bool, str]:
+def outcome(target: repro.Target, ran: isolate.Completed | None, problem: str = "",
+            timing: dict | None = None) -> tuple[bool, str]:
     """(reproduced, what came back) for a run of the script: `ran` is None when it crashed or timed out,
-    `problem` then says how (isolate's message)."""
+    `problem` then says how (isolate's message). A regression (`timing`: ratio, base_value_s) reproduces when
+    the fastest round is at least half the slowdown above the reference figure."""
     expected = first_line(target.message)
+    if timing and ran is not None:
+        figure = re.search(r"^benchmark: median (\S+) s, min (\S+) s", ran.stdout, re.MULTILINE)
+        if ran.returncode != 0 or not figure:
+            return False, first_line(ran.stdout.splitlines()[-1] if ran.stdout.strip() else ran.stderr)
+        fastest = float(figure.group(2))
+        bound = timing["base_value_s"] * (1 + (timing["ratio"] - 1) / 2)
+        return fastest >= bound, f"fastest round {fastest:.6g} s (reproduces at >= {bound:.6g} s)"
     if ran is None:
         signal = re.search(r"\bSIG[A-Z]+\b", problem)
         if target.status == "crash":
@@ -97,7 +106,7 @@ def verify(folder: Path, timeout: float, keep: Path | None = None) -> repro.Veri
                 crashed = str(exc)
                 fsio.write_text(folder / "repro.log", crashed)
             run_s = time.monotonic() - started
-            reproduced, got = outcome(target, ran, crashed)
+            reproduced, got = outcome(target, ran, crashed, bundle.get("timing"))
     verification = repro.Verification(
         reproduced=reproduced, expected=first_line(target.message), got=got,
         returncode=ran.returncode if ran else None, install_s=round(install_s, 1), run_s=round(run_s, 1),

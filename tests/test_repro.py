@@ -206,3 +206,39 @@ def test_a_failing_row_gets_a_bundle_that_the_repro_command_verifies_from_the_lo
                           cwd=ROOT, env=dict(env, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=600)
     assert gone.returncode == 1 and "not reproduced" in gone.stderr, gone.stdout + gone.stderr
     assert "did not reproduce" in (bundle / "README.md").read_text()
+
+
+def test_a_confirmed_regression_gets_a_bundle_on_its_benchmark_feature():
+    from types import SimpleNamespace
+
+    summary = {"rows": [{"name": "r", "features": {"bench.mfcc": {"status": "pass", "message": "",
+                                                                  "test": "bench/test_b.py::test_mfcc[b1]"}},
+                         "benchmarks": {"test_mfcc[b1]": {"fullname": "bench/test_b.py::test_mfcc[b1]"}}}]}
+    slow = SimpleNamespace(benchmark="test_mfcc[b1]", row="r", ratio=1.5, value_s=0.003, base_value_s=0.002,
+                           base="3 earlier runs since x", describe=lambda: "test_mfcc[b1] on r runs at 1.50x")
+    (target, timing), = repro.regression_targets(summary, [slow])
+    assert (target.feature, target.status) == ("bench.mfcc", "regression")
+    assert target.test == "bench/test_b.py::test_mfcc[b1]"
+    assert timing["base_value_s"] == 0.002
+
+
+def test_the_repro_command_judges_what_came_back():
+    from harness.isolate import Completed
+    from harness.repro_cmd import outcome
+
+    fail = repro.Target("f", "r", "fail", "AssertionError: x at 0x7f00deadbeef", "t.py::t")
+    assert outcome(fail, Completed(1, "noise\nAssertionError: x at 0x7f00cafe0000\n", "")) == (
+        True, "AssertionError: x at 0x…")  # addresses normalised, as in the row's message
+    assert outcome(fail, Completed(1, "AssertionError: y\n", ""))[0] is False
+    assert outcome(fail, Completed(0, "PASS: t.py::t\n", ""))[0] is False
+    crash = repro.Target("f", "r", "crash", "the check's process died with SIGSEGV", "t.py::t")
+    assert outcome(crash, None, "python died with SIGSEGV\n...")[0] is True
+    assert outcome(crash, None, "python died with SIGABRT")[0] is False
+    timeout = repro.Target("f", "r", "timeout", "CheckTimeout: ...", "t.py::t")
+    assert outcome(timeout, None, "python exceeded 60s; process group killed")[0] is True
+    slow = repro.Target("f", "r", "regression", "1.5x", "t.py::t")
+    timing = {"ratio": 1.5, "base_value_s": 0.002}
+    assert outcome(slow, Completed(0, "benchmark: median 0.0031 s, min 0.003 s over 20 rounds\nPASS\n", ""),
+                   timing=timing)[0] is True
+    assert outcome(slow, Completed(0, "benchmark: median 0.0021 s, min 0.002 s over 20 rounds\nPASS\n", ""),
+                   timing=timing)[0] is False

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness import settings
 
-LOCAL_PACKAGES = ("suites", "harness")
+LOCAL_PACKAGES = ("suites", "harness", "fixtures")  # inlined; every other import stays an import
 RUNTIME = Path(__file__).with_name("repro_runtime.py")
 
 
@@ -38,6 +38,7 @@ class Module:
     tree: ast.Module
     defs: dict[str, ast.stmt] = field(default_factory=dict)       # top-level name -> the statement binding it
     imports: dict[str, tuple[str, str | None, ast.stmt]] = field(default_factory=dict)  # name -> (module, attr)
+    plain: dict[str, list[str]] = field(default_factory=dict)  # name -> its `import a.b` lines (a and a.b)
 
     @property
     def lines(self) -> list[str]:
@@ -69,7 +70,7 @@ class Inliner:
     """Collects the definitions a check needs, in dependency order, and the external imports."""
 
     def __init__(self, suites_root: Path):
-        self.roots = {"suites": suites_root, "harness": settings.ROOT / "harness"}
+        self.roots = {"suites": suites_root, **{name: settings.ROOT / name for name in LOCAL_PACKAGES[1:]}}
         self.modules: dict[str, Module] = {}
         self.blocks: list[str] = []            # emitted code, dependencies first
         self.imports: list[str] = []           # external import lines
@@ -103,7 +104,9 @@ class Inliner:
                         if isinstance(stmt, ast.ImportFrom):
                             mod.imports[local] = (source, alias.name, stmt)
                         else:
-                            mod.imports[local] = (alias.name if alias.asname else local, None, stmt)
+                            mod.imports[local] = (alias.name, None, stmt)
+                            mod.plain.setdefault(local, []).append(
+                                f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else ""))
                 for name in _bound(stmt):
                     mod.defs.setdefault(name, stmt)
             self.modules[module] = mod
@@ -136,10 +139,8 @@ class Inliner:
             return None  # a module imported as a name: its attributes are inlined where used (see `uses`)
         if isinstance(stmt, ast.ImportFrom) and stmt.level:
             raise ReproError(f"{module}: relative import of {name} from outside the suites")
-        line = (f"from {source} import {attr}" + (f" as {name}" if name != attr else "") if attr
-                else f"import {source}" + (f" as {name}" if name != source.split(".")[0] else ""))
-        if line not in self.imports:
-            self.imports.append(line)
+        lines = [f"from {source} import {attr}" + (f" as {name}" if name != attr else "")] if attr else mod.plain[name]
+        self.imports += [line for line in lines if line not in self.imports]
         self.names[key] = name
         return name
 

@@ -131,11 +131,29 @@ def select(test_id, params, generated):
     raise LookupError(f"no parameters of this check make the id [{wanted}]")
 
 
-def run_check(test, test_id, params, generated, fixtures, autouse, depth, describe):
-    """Run `test` once as pytest would for `test_id`; returns the exit status (0 pass, 1 failure)."""
+class _Metafunc:
+    """pytest's metafunc for the suites' pytest_generate_tests: the parametrize calls it makes are recorded."""
+
+    def __init__(self, config, fixturenames, function):
+        self.config, self.fixturenames, self.function = config, list(fixturenames), function
+        self.calls = []
+
+    def parametrize(self, argnames, argvalues, indirect=False, ids=None, scope=None):
+        names = tuple(n.strip() for n in argnames.split(",")) if isinstance(argnames, str) else tuple(argnames)
+        self.calls.append((names, list(argvalues), ids))
+
+
+def run_check(test, test_id, params, generated, fixtures, autouse, depth, describe, generators=()):
+    """Run `test` once as pytest would for `test_id`; returns the exit status (0 pass, 1 failure).
+    `generators` are the suites' pytest_generate_tests: their parametrize calls join `params`."""
     config = _Config(depth)
     node = _Node(test_id)
-    chosen = select(test_id, params, generated)
+    metafunc = _Metafunc(config, [*inspect.signature(test).parameters, *fixtures, *autouse], test)
+    for generate in generators:
+        generate(metafunc)
+    covered = {name for names, _, _ in metafunc.calls for name in names}
+    params = [*params, *metafunc.calls]
+    chosen = select(test_id, params, [name for name in generated if name not in covered])
     values, teardown = {}, []
 
     def resolve(name):

@@ -331,6 +331,8 @@ def standalone_script(test_id: str, suites_root: Path | None = None, depth: str 
             continue
         if not fixture(arg.arg) and arg.arg not in PROVIDED:
             generated.append(arg.arg)  # filled by pytest_generate_tests: the id's text is the value
+    generators = [inliner.emit(owner, owner.defs["pytest_generate_tests"], "pytest_generate_tests")
+                  for owner in map(inliner.load, fixture_modules) if "pytest_generate_tests" in owner.defs]
     test_name = inliner.emit(mod, test, test.name, keep_decorators=False)
     inliner.blocks.append("# ---- how the harness names a failure (harness/status.py) " + "-" * 40 + "\n")
     root_cause = inliner.need("harness.status", "root_cause")
@@ -368,7 +370,8 @@ def standalone_script(test_id: str, suites_root: Path | None = None, depth: str 
         "PARAMS = [  # (argnames, argvalues, ids), innermost parametrize first",
         *params,
         "]",
-        f"GENERATED = {tuple(generated)!r}  # parameters pytest_generate_tests fills: the id's text is the value",
+        f"GENERATED = {tuple(generated)!r}  # parameters no parametrize names: the id's text is the value",
+        f"GENERATORS = ({''.join(f'{g}, ' for g in generators)})  # the suites' pytest_generate_tests",
         "FIXTURES = {",
         fixture_table.rstrip("\n"),
         "}",
@@ -376,7 +379,7 @@ def standalone_script(test_id: str, suites_root: Path | None = None, depth: str 
         "",
         'if __name__ == "__main__":',
         f"    sys.exit(run_check({test_name}, TEST_ID, PARAMS, GENERATED, FIXTURES, AUTOUSE, DEPTH,",
-        f"                       lambda exc: {root_cause}(exc)[0]))",
+        f"                       lambda exc: {root_cause}(exc)[0], GENERATORS))",
         "",
     ])
     compile(text, f"repro for {test_id}", "exec")  # a SyntaxError here is the generator's bug, not the row's

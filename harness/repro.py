@@ -60,6 +60,19 @@ class Verification:
     run_s: float
     when: str
     note: str = ""
+    files_sha256: str = ""  # of repro.py and requirements.lock as they were run: a new script is unverified
+
+
+def files_digest(folder: Path) -> str:
+    """sha256 over the bundle's repro.py and requirements.lock ("" for a missing one)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in ("repro.py", "requirements.lock"):
+        path = folder / name
+        digest.update(path.read_bytes() if path.is_file() else b"")
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def targets(summary: dict) -> list[Target]:
@@ -227,12 +240,14 @@ VERIFICATION = "verification.json"
 
 
 def read_verification(folder: Path, target: Target) -> Verification | None:
-    """The verification a previous `nox -s repro` left, if it checked this same failure's first line."""
+    """The verification a previous `nox -s repro` left, if it checked this same failure's first line with the
+    same script and lock."""
     try:
         found = Verification(**fsio.read_json(folder / VERIFICATION))
     except (OSError, ValueError, TypeError):
         return None
-    return found if found.expected == first_line(target.message) else None
+    same = found.expected == first_line(target.message) and found.files_sha256 == files_digest(folder)
+    return found if same else None
 
 
 def regression_targets(summary: dict, regressions) -> list[tuple[Target, dict]]:

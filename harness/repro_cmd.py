@@ -110,7 +110,8 @@ def verify(folder: Path, timeout: float, keep: Path | None = None) -> repro.Veri
     verification = repro.Verification(
         reproduced=reproduced, expected=first_line(target.message), got=got,
         returncode=ran.returncode if ran else None, install_s=round(install_s, 1), run_s=round(run_s, 1),
-        when=summary.now(), note=problem or ("" if reproduced else "see repro.log"))
+        when=summary.now(), note=problem or ("" if reproduced else "see repro.log"),
+        files_sha256=repro.files_digest(folder))
     fsio.write_json(folder / repro.VERIFICATION, asdict(verification))
     fsio.write_text(folder / "README.md", repro.readme(bundle, verification))
     return verification

@@ -198,6 +198,10 @@ def test_a_failing_row_gets_a_bundle_that_the_repro_command_verifies_from_the_lo
     assert "**Status: verified**" in (bundle / "README.md").read_text()
     check = json.loads((bundle / "verification.json").read_text())
     assert check["reproduced"] and check["got"] == "AssertionError: halve(-4) returned 2.0"
+    # The next report rewrites the bundle with the same script and lock: it stays verified.
+    again = subprocess.run([sys.executable, "-m", "harness", "report", "--expectations", str(empty)],
+                           cwd=ROOT, env=dict(env, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 1 and "**Status: verified**" in (bundle / "README.md").read_text(), again.stderr
 
     # With the library fixed the failure does not come back, and the bundle says so instead of verified.
     fixed = wheel(tmp_path / "fixed", "def halve(x):\n    return x / 2\n")

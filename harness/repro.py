@@ -208,15 +208,18 @@ def write_bundle(run_dir: Path, target: Target, summary: dict, history: list[dic
     if (row_dir / "requirements.lock").exists():
         shutil.copyfile(row_dir / "requirements.lock", folder / "requirements.lock")
     notes: tuple[str, ...] = ()
+    if not (row_dir / "requirements.lock").exists():
+        notes = ("no requirements.lock: the row installed nothing (`nox -s here` checks the environment it runs in); "
+                 "environment.txt's pip freeze lists that environment",)
     if target.test:
         header = f"{target.feature} {target.status}s on row {target.row} (run {summary.get('run_id')}):\n" \
                  f"    {first_line(target.message)}"
         try:
             script = standalone_script(target.test, suites, summary.get("depth", "quick"), header)
             fsio.write_text(folder / "repro.py", script.text)
-            notes = script.notes
+            notes += script.notes
         except (ReproError, SyntaxError, OSError, ValueError) as exc:
-            notes = (f"no standalone script: {exc}",)
+            notes += (f"no standalone script: {exc}",)
             print(f"warning: {target.folder}: no standalone script: {exc}", file=sys.stderr)
     description = (summary.get("features", {}).get(target.feature) or {}).get("description", "")
     fsio.write_text(folder / "environment.txt", environment_text(env))

@@ -167,8 +167,8 @@ def readme_text(target: Target, description: str, docstring: str, env: dict, run
                   "`repro.py` is the harness's check with its model or data builder, its comparison and its "
                   "tolerance (with the reason) inlined, seeded as in the run; it imports nothing of the harness."]
     else:
-        parts += ["No single check failed (the suites could not run, or a module could not be imported), so "
-                  "there is no script: install `requirements.lock` and import the libraries."]
+        parts += [f"No single check to run ({line}), so there is no script: install `requirements.lock` and "
+                  f"import the libraries."]
     parts += [f"- note: {note}" for note in notes]
     parts += ["", f"Found by the compatibility harness, run `{run_id}`, row `{target.row}`. In the harness: "
                   f"`nox -s repro -- {target.feature} {target.row}`."]

@@ -31,6 +31,15 @@ INSTALL_TIMEOUT = 1800  # s: a cold CUDA torch is several GB
 TORCH_CONFIG = "import torch; print(torch.__config__.show())"
 
 
+# Beyond status.normalise: random names a failure may carry (temporary files, promise files), never the cause.
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def same_line(expected: str, got: str) -> bool:
+    """Whether two first lines (already normalised) name the same failure, random UUIDs aside."""
+    return UUID.sub("<uuid>", expected) == UUID.sub("<uuid>", got)
+
+
 def outcome(target: repro.Target, ran: isolate.Completed | None, problem: str = "",
             timing: dict | None = None) -> tuple[bool, str]:
     """(reproduced, what came back) for a run of the script: `ran` is None when it crashed or timed out,
@@ -52,7 +61,7 @@ def outcome(target: repro.Target, ran: isolate.Completed | None, problem: str = 
         return target.status == "timeout" and "exceeded" in problem, first_line(problem)
     lines = [line for line in ran.stdout.splitlines() if line.strip()]
     got = first_line(lines[-1]) if lines else ""
-    return ran.returncode == 1 and got == expected, got
+    return ran.returncode == 1 and same_line(expected, got), got
 
 
 def _uv(args: list[str], timeout: float = INSTALL_TIMEOUT) -> isolate.Completed:

@@ -234,6 +234,9 @@ def test_the_repro_command_judges_what_came_back():
     assert outcome(fail, Completed(1, "noise\nAssertionError: x at 0x7f00cafe0000\n", "")) == (
         True, "AssertionError: x at 0x…")  # addresses normalised, as in the row's message
     assert outcome(fail, Completed(1, "AssertionError: y\n", ""))[0] is False
+    line = "CheckTimeout: pending ['a.promise.{}']"  # a random file name is not the failure
+    pending = repro.Target("f", "r", "timeout", line.format("28d16dc8-052a-4006-b038-5293f9fb230d"), "t.py::t")
+    assert outcome(pending, Completed(1, line.format("0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"), ""))[0]
     assert outcome(fail, Completed(0, "PASS: t.py::t\n", ""))[0] is False
     crash = repro.Target("f", "r", "crash", "the check's process died with SIGSEGV", "t.py::t")
     assert outcome(crash, None, "python died with SIGSEGV\n...")[0] is True

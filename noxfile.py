@@ -24,7 +24,7 @@ except MatrixError as error:
 RUN_ID = settings.current().run_id or summary.new_run_id()  # one run per invocation of nox
 RUN_DIR = summary.runs_dir() / RUN_ID
 MATRIX_RAN: list[str] = []  # rows this invocation ran: the report session then reports this run
-HARNESS_DEPS = ["packaging", "jinja2", "psutil"]  # psutil: harness.isolate.guard()
+HARNESS_DEPS = ["packaging", "jinja2", "psutil", "scipy"]  # psutil: harness.isolate.guard(); scipy: harness.stats
 
 
 @nox.session(reuse_venv=True)
@@ -116,8 +116,12 @@ def tests(session):
 
 @nox.session
 def lint(session):
-    session.install("ruff")
+    """ruff on everything, mypy on the harness package (settings in pyproject.toml)."""
+    # The harness with its dependencies and the typed modules of the test extra it imports (pytest, rich, uv),
+    # plus the stubs of the dependencies without their own types.
+    session.install("ruff", "mypy", "types-psutil", "pytest", "rich", "uv", "-e", ".")
     session.run("ruff", "check", "harness", "suites", "fixtures", "tests", "ci", "noxfile.py")
+    session.run("mypy")
 
 
 @nox.session(reuse_venv=True)
@@ -143,7 +147,7 @@ def cases(session):
 def bisect(session):
     """Find the release that broke a feature (or slowed a benchmark) between a good and a bad row."""
     session.install(*HARNESS_DEPS, "uv")
-    session.run("python", "-m", "harness.bisect", *session.posargs, env={"PYTHONPATH": os.getcwd()})
+    session.run("python", "-m", "harness.bisection", *session.posargs, env={"PYTHONPATH": os.getcwd()})
 
 
 @nox.session(reuse_venv=True)

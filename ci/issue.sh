@@ -10,7 +10,7 @@ label=${ISSUE_LABEL:-nightly-failure}
 cd "$(dirname "$0")/.."
 run_url="${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:?}/actions/runs/${GITHUB_RUN_ID:-}"
 body=$(mktemp)
-python ci/verdict.py --run-id "$run_id" --run-url "$run_url" --pages-url "${PAGES_URL:-}" > "$body"
+python -m harness verdict --run-id "$run_id" --run-url "$run_url" --pages-url "${PAGES_URL:-}" > "$body"
 open_issue=$(gh issue list --label "$label" --state open --limit 1 --json number --jq '.[0].number // empty' || true)
 
 if [ "$outcome" = success ]; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A CI runner's prerequisites: the suites' system packages (FFmpeg for torchcodec, a JDK and g++
-# for the Java bridge, Chromium for the report test), then nox and uv (README: Quick start).
+# for the Java bridge, Chromium for the report test), then nox and uv (README: Quick start) and the
+# harness's own dependencies (`python -m harness plan|merge|restore|publish|verdict` run here).
 #   ci/setup.sh               everything
 #   ci/setup.sh --python-only nox and uv only (planning, resolving, reporting)
 #   ci/setup.sh --free-disk   also drop the runner's unused toolchains: a CUDA torch row takes ~8 GB
@@ -44,5 +45,5 @@ if [ "$python_only" = 0 ]; then
   done
 fi
 
-python -m pip install -q --disable-pip-version-check nox uv
+python -m pip install -q --disable-pip-version-check nox uv -e "$(dirname "$0")/.."
 nox --version

@@ -3,7 +3,7 @@
 # Deploy from a branch > gh-pages, /).
 #   ci/site.sh fetch DIR            check the branch out into DIR (an empty DIR on the first night)
 #   ci/site.sh push DIR MESSAGE     replace the branch with DIR as one new commit
-# The nights live in the tree (runs/<id>/, pruned by ci/pages.py --keep), so the branch is one
+# The nights live in the tree (runs/<id>/, pruned by `python -m harness publish --keep`), so the branch is one
 # commit the size of the kept nights and never grows with git history.
 # Needs GH_TOKEN (a token that may push: the workflow's, with contents: write) and GITHUB_REPOSITORY.
 set -euo pipefail

@@ -19,9 +19,10 @@ the rule compares (stats.process_stat, the 5th percentile of the rounds):
   * the smallest slowdown the rule detects (80% of comparisons flagged), found by multiplying
     side B's rounds by 1+d: one process against one, against HISTORY others, and with all
     PAIRS pairs interleaved (A/B, pairs resampled); and how many pairs would detect 5%.
-It writes these to reports/calibration/<time>.json (a new file each time, written atomically),
-which harness.perf.analyse uses for sigma. `--keep DIR` keeps every process's benchmark.json;
-`--from DIR` analyses such a directory again without running anything.
+It writes these to <time>.json in the calibration folder ($HARNESS_CALIBRATION, by default
+reports/calibration; a new file each time, written atomically), which harness/calibration.py reads
+for harness.perf.analyse's sigma. `--keep DIR` keeps every process's benchmark.json; `--from DIR`
+analyses such a directory again without running anything.
 
 A/B prints per benchmark the ratio B/A (geometric mean over pairs), its 95% CI, p and verdict.
 """
@@ -39,6 +40,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from harness import calibration as calibration_files
 from harness import fsio, isolate, perf, settings, stats
 from harness.isolate import CheckCrashed, CheckTimeout, run
 
@@ -190,7 +192,8 @@ def ab_compare(pairs, calibration: dict | None) -> tuple[stats.Estimate, str, fl
     if calibration:
         sigma = float(calibration.get("sigma_pair", calibration["sigma"]))
         df = float(calibration["pairs"]) - 1 if "pairs" in calibration else float(calibration["df"])
-        prior = stats.Noise(sigma, df, "calibration")
+        source = calibration.get("source") or calibration_files.CALIBRATION_SOURCE
+        prior = stats.Noise(sigma, df, str(source))
     sides = [(Side.of(a), Side.of(b)) for a, b in pairs]
     est = stats.compare_paired_logs([b.log - a.log for a, b in sides], prior=prior,
                                     level=perf.LEVEL)
@@ -347,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                            for c in results}})
         print(f"\nwritten: {path}")
         return 0
-    calibration, problems = perf.load_calibration(Path(args.calibration))
+    calibration, problems = calibration_files.load_calibration(Path(args.calibration))
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     print(f"interleaved A/B, {args.pairs} pairs: A={args.ab[0]}  B={args.ab[1]}")

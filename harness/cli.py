@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
 from harness import repro, settings
+from harness.commands import NAMES as COMMANDS
+from harness.commands import CommandError
+from harness.commands.merge import copy_rows
 from harness import summary as summ
 from harness.expectations import DEFAULT_EXPECTATIONS, ExpectationError, load_expectations
 from harness.matrix import MatrixError, load_matrix
@@ -41,12 +45,7 @@ def cmd_report(args) -> int:
     if run_dir is None or not run_dir.exists():
         print(f"error: no run to report under {summ.runs_dir(reports)}", file=sys.stderr)
         return USAGE_ERROR
-    for merged in args.merge:
-        for install in sorted(Path(merged).glob("**/install.json")):
-            parts = install.parent.parts
-            if len(parts) >= 4 and parts[-4] == "runs" and parts[-3] != run_dir.name:
-                continue  # another run's row, stored beside this one
-            summ.copy_row(install.parent, run_dir)
+    copy_rows(run_dir, [Path(m) for m in args.merge])
     registry = load_registry()
     known = load_expectations(args.expectations)
     summary = summ.build_summary(run_dir, registry, known)
@@ -70,7 +69,7 @@ def cmd_report(args) -> int:
     verdict = summ.verdict(summary, regressions)
     # New failures and confirmed regressions: repro/<feature>--<row>/, linked from the cell.
     repro.write_bundles(run_dir, summary, history, perf.regressions)
-    summary["verdict"] = {"exit_code": verdict.exit_code, "problems": list(verdict.problems)}
+    summary["verdict"] = verdict.to_json()
     from harness.report import write_report
 
     # Only the newest run replaces the top-level report; an older one is rendered in its own folder.
@@ -78,7 +77,7 @@ def cmd_report(args) -> int:
     is_newest = newest is None or newest.resolve() == run_dir.resolve()
     summ.write_summary(run_dir, summary, reports, newest=is_newest)
     write_report(summary, verdict, run_dir, [run_dir / "index.html"] + ([reports / "index.html"] if is_newest else []),
-                 perf)
+                 perf, history=history)
     if is_newest:
         print(f"report: {reports / 'index.html'} (run {summary['run_id']}, {len(summary['rows'])} rows)")
     else:
@@ -88,6 +87,9 @@ def cmd_report(args) -> int:
         print(f"  {problem}")
     for d in drifts:
         print(f"  drift (warning only): {d}")
+    from harness import retention
+
+    retention.prune_and_tell(summ.runs_dir(reports), getattr(args, "keep_runs", 0), run_dir)
     return verdict.exit_code
 
 
@@ -95,7 +97,9 @@ def _perf(summary: dict, history: list[dict], expectations: Path, reports: Path)
     """The performance section and the confirmed regressions against each row's own history."""
     from harness import perf
 
-    calibration, warnings = perf.load_calibration(reports / "calibration")
+    here = settings.current()  # HARNESS_CALIBRATION, else <reports>/calibration: where calibrate writes
+    where = here.calibration if Path(reports) == here.reports else Path(reports) / "calibration"
+    calibration, warnings = perf.load_calibration(where)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     report = perf.analyse(summary, history, perf.load_slowdowns(expectations), calibration)
@@ -125,9 +129,9 @@ def cmd_here(args) -> int:
     summ.start_run(run_dir, {"run_id": run_id, "started": summ.now(), "matrix": f"here ({platform.node()})",
                              "depth": args.depth, "mode": "here", "rows": [name]})
     from harness import fsio
+    from harness.artefacts import InstallRecord, InstallStatus
 
-    fsio.write_json(row_dir / "install.json", {"status": "ok", "message": "current environment",
-                                               "pins": {}, "requirements": []})
+    fsio.write_json(row_dir / "install.json", InstallRecord(InstallStatus.OK, "current environment").to_json())
     if cmd_run_suites(argparse.Namespace(out=row_dir, depth=args.depth, mode="here", timeout=args.timeout,
                                          suites=args.suites, pytest_args=args.pytest_args,
                                          workers=args.workers)) == USAGE_ERROR:
@@ -164,6 +168,10 @@ def parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="fold a run's rows into summary.json and index.html")
     rep.add_argument("--run", default=None, help="run id (default: the newest)")
     rep.add_argument("--merge", nargs="*", default=[], help="folders holding row folders to merge in")
+    from harness.retention import keep_count
+
+    rep.add_argument("--keep-runs", type=keep_count, default=settings.current().keep_runs,
+                     help="run folders kept under REPORTS/runs, newest first (0: all; default $HARNESS_KEEP_RUNS)")
     report_options(rep)
     rep.set_defaults(func=cmd_report)
 
@@ -172,6 +180,15 @@ def parser() -> argparse.ArgumentParser:
     suite_options(h)
     report_options(h)
     h.set_defaults(func=cmd_here)
+
+    for name in COMMANDS:  # harness/commands/: one module per command, each with its own arguments
+        module = importlib.import_module(f"harness.commands.{name}")
+        doc = (module.__doc__ or "").strip()
+        summary_line = doc.splitlines()[0].split(": ", 1)[-1].rstrip(".") if doc else None
+        c = sub.add_parser(name, help=summary_line, description=doc,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(c)
+        c.set_defaults(func=module.main)
     return p
 
 
@@ -179,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (MatrixError, RegistryError, ExpectationError, PerfConfigError) as exc:
+    except (MatrixError, RegistryError, ExpectationError, PerfConfigError, CommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except OSError as exc:  # an unwritable or full reports folder: one line, and the old report stays

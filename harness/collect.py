@@ -6,6 +6,7 @@ import signal
 from pathlib import Path
 from typing import Callable
 
+from harness.artefacts import record_from_json
 from harness.measure import PROPERTY as MEASURED
 from harness.measure import Measurement, json_number
 from harness.registry import Feature
@@ -16,18 +17,24 @@ BENCHMARKS = "benchmark.json"
 
 
 def read_records(path: Path) -> list[dict]:
-    """The plugin's JSON lines; a torn last line (process killed mid-write) is dropped."""
-    return parse_records(path.read_text(encoding="utf-8")) if path.exists() else []
+    """The plugin's JSON lines, each migrated to the current schema (harness.artefacts); a torn last line
+    (process killed mid-write) is dropped. Raises ArtefactError naming the file and line of a record that
+    is of a newer schema or has a bad field."""
+    return parse_records(path.read_text(encoding="utf-8"), str(path)) if path.exists() else []
 
 
-def parse_records(text: str) -> list[dict]:
-    """One record per JSON line of `text`; a line that does not parse (torn by a kill) is dropped."""
+def parse_records(text: str, what: str = RESULTS) -> list[dict]:
+    """One record per JSON line of `text`, as the current schema's JSON (`Record.to_json()`); a line that does
+    not parse (torn by a kill) or is of no known kind is dropped."""
     records = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         try:
-            records.append(json.loads(line))
+            data = json.loads(line)
         except json.JSONDecodeError:
             continue
+        record = record_from_json(data, f"{what}:{number}")
+        if record is not None:
+            records.append(record.to_json())
     return records
 
 

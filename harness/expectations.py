@@ -52,7 +52,7 @@ def load_expectations(path: Path | str = DEFAULT_EXPECTATIONS) -> list[Known]:
         return []
     with path.open("rb") as fh:
         data = tomllib.load(fh)
-    entries = []
+    entries: list[Known] = []
     for i, raw in enumerate(data.get("known", []), 1):
         where = f"{path}: [[known]] #{i}"
         for key in ("feature", "message", "link"):

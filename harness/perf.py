@@ -6,7 +6,7 @@ time); the ratio is new/base of their geometric means. Processes differ by more 
 rounds show, so the interval uses the process-to-process noise `sigma` of the log statistic,
 pooled (weighted by degrees of freedom) from:
   * the A/A calibration of this machine (`python -m harness.calibrate`), or the built-in
-    figure measured here when no calibration file exists (DEFAULT_NOISE),
+    figure measured here when no calibration file exists (harness/calibration.py),
   * the history itself: the spread of each row's nightly values between change points.
 A benchmark is `slower` (`regression` against history) when BOTH
   * significance: p < ALPHA for "ratio == 1" (t test on the log ratio, process noise included),
@@ -24,21 +24,25 @@ PerfReport.regressions, which fails the run) when the row's previous run was a r
 the same baseline too: two nights in a row. With ~1% single-night false alarms (calibration),
 two in a row happen about once in 10^4 comparisons. After that the change-point search makes
 the new level the baseline, so the alarm is raised once.
+
+Neighbours: harness/calibration.py reads calibration files and holds the built-in noise table;
+harness/perf_view.py turns a PerfReport into what the report shows.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 import tomllib
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from harness.calibration import load_calibration, prior_noise  # load_calibration: re-exported
 from harness import settings, stats
+from harness.benchfile import (  # noqa: F401  (re-exported: perf's readers keep their names)
+    BenchmarkData, BenchmarkFileWarning, _record, load_benchmarks, read_benchmarks)
 
 ALPHA = 0.01
 LEVEL = 0.95
@@ -46,104 +50,8 @@ MIN_EFFECT_FLOOR = 0.01   # policy: a change under 1% is not worth a verdict
 HISTORY_WINDOW = 20       # at most this many previous runs form a baseline
 MAX_HISTORY = 60          # change points are searched in at most this many runs
 
-# Used until this machine has a calibration file and enough history: the process-to-process SD
-# of the log statistic that `python -m harness.calibrate --pairs 20` measured on the 2-core
-# development machine (t214 venv, 40 processes, 2026-11-26), at least DEFAULT_FLOOR because other
-# machines differ; benchmarks it did not measure get the largest figure it saw (Java, 5.9%).
-_SOURCE = "built-in A/A calibration (2026-11-26)"
-DEFAULT_DF = 39
-DEFAULT_FLOOR = 0.02
-DEFAULT_SIGMA = {
-    "test_java_forward_latency": 0.059, "test_lowpass_biquad[b16]": 0.041,
-    "test_lowpass_biquad[b1]": 0.038, "test_mfcc[b16]": 0.014, "test_mfcc[b1]": 0.027,
-    "test_mobilenet_v2_lite_interpreter": 0.024, "test_onnxruntime_resnet18": 0.004,
-    "test_resnet18_eager[b1]": 0.028, "test_resnet18_int8[b1]": 0.010,
-    "test_resnet18_scripted[b1]": 0.020, "test_rpc_roundtrip": 0.036,
-    "test_spectrogram[b16]": 0.026, "test_spectrogram[b1]": 0.015,
-}
-DEFAULT_NOISE = stats.Noise(sigma=0.06, df=DEFAULT_DF, source=_SOURCE)
-
-
 class PerfConfigError(ValueError):
     """A malformed expectations or calibration file; the text names the file and the entry."""
-
-
-class BenchmarkFileWarning(UserWarning):
-    pass
-
-
-# ---- loading -----------------------------------------------------------------------------------
-
-class BenchmarkData(dict):
-    """{benchmark name: record}, with the problems met while reading on `.warnings`."""
-
-    warnings: list[str] = []
-
-
-def read_benchmarks(path: str | Path) -> tuple[dict[str, dict], list[str]]:
-    """pytest-benchmark's JSON into {name: {group, unit, rounds, median, ...}}, and warnings.
-
-    A missing or corrupt file gives {} and a warning; a malformed entry is left out with one."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}, [f"{path}: no benchmark file (did the row's pytest run with --benchmark-json?)"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return {}, [f"{path}: unreadable benchmark file, left as it is ({exc})"]
-    entries = data.get("benchmarks") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        return {}, [f"{path}: no 'benchmarks' list in the file, left as it is"]
-    out: dict[str, dict] = {}
-    problems: list[str] = []
-    for entry in entries:
-        try:
-            name, record = _record(entry)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            label = entry.get("fullname", "?") if isinstance(entry, dict) else "?"
-            problems.append(f"{path}: benchmark {label} left out: {exc}")
-            continue
-        if name in out:
-            name = record["fullname"] or name
-        out[name] = record
-    return out, problems
-
-
-def load_benchmarks(path: str | Path) -> dict[str, dict]:
-    """read_benchmarks as a dict; its warnings are on `.warnings` and issued as warnings too."""
-    records, problems = read_benchmarks(path)
-    result = BenchmarkData(records)
-    result.warnings = problems
-    for problem in problems:
-        warnings.warn(problem, BenchmarkFileWarning, stacklevel=2)
-    return result
-
-
-def _record(entry: dict) -> tuple[str, dict]:
-    name = entry["name"]
-    extra = entry.get("extra_info") or {}
-    clock = str((entry.get("options") or {}).get("timer", "perf_counter"))
-    rounds = entry["stats"].get("data")
-    for key in ("rounds_s", "cuda_event_rounds"):  # externally timed rounds, when a test kept them
-        if isinstance(extra.get(key), list) and extra[key]:
-            rounds, clock = extra[key], str(extra.get("timer", key))
-    if not isinstance(rounds, list) or not rounds:
-        raise ValueError("no raw rounds (run pytest with --benchmark-json, which keeps them)")
-    rounds = [float(r) for r in rounds]
-    if not all(math.isfinite(r) and r > 0 for r in rounds):
-        raise ValueError("rounds must be positive, finite durations")
-    return name, {
-        "group": entry.get("group") or "",
-        "fullname": entry.get("fullname", ""),
-        "unit": "s",
-        "clock": clock.rsplit(".", 1)[-1],
-        "rounds": rounds,
-        "median": stats.median(rounds),
-        "min": min(rounds),
-        "mean": sum(rounds) / len(rounds),
-        "iqr": stats.quantile(rounds, 0.75) - stats.quantile(rounds, 0.25),
-        "extra_info": extra,
-    }
 
 
 @dataclass(frozen=True)
@@ -219,30 +127,6 @@ def load_slowdowns(path: str | Path) -> list[Slowdown]:
         result.append(Slowdown(entry["benchmark"], entry["link"], row, package, versions,
                                str(entry.get("reason", ""))))
     return result
-
-
-# ---- calibration files -------------------------------------------------------------------------
-
-def load_calibration(where: str | Path | None = None) -> tuple[dict[str, dict], list[str]]:
-    """The newest usable calibration: `where` is a file or a directory of <timestamp>.json.
-
-    Returns ({benchmark: {"sigma", "df", ...}}, warnings). Corrupt files are
-    reported and left alone; the next older usable file is used instead."""
-    where = Path(where or settings.current().calibration)
-    files = sorted(where.glob("*.json"), reverse=True) if where.is_dir() else [where]
-    problems = []
-    for path in files:
-        try:
-            entries = json.loads(path.read_text(encoding="utf-8"))["benchmarks"]
-            for name, entry in entries.items():
-                if not (float(entry["sigma"]) >= 0 and float(entry["df"]) > 0):
-                    raise ValueError(f"{name}: sigma/df out of range")
-            return entries, problems
-        except FileNotFoundError:
-            continue
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            problems.append(f"{path}: unusable calibration file, left as it is ({exc})")
-    return {}, problems
 
 
 # ---- the report --------------------------------------------------------------------------------
@@ -321,7 +205,8 @@ class PerfReport:
         return asdict(self)
 
     def rendered(self) -> dict:
-        """render(self): what templates/perf.html.j2 shows (it accepts either)."""
+        """harness.perf_view.render(self): what templates/perf.html.j2 shows (it accepts either)."""
+        from harness.perf_view import render  # perf_view imports this module's types
         return render(self)
 
 
@@ -346,7 +231,9 @@ def verdict(est: stats.Estimate, min_effect: float, words=("slower", "faster")) 
 
 
 def _runs(summary: dict) -> dict[str, dict]:
-    return {row.get("name"): row for row in summary.get("rows", []) if isinstance(row, dict)}
+    """A summary's rows by name (rows without a name are left out, as in the current run)."""
+    return {str(row["name"]): row for row in summary.get("rows", [])
+            if isinstance(row, dict) and row.get("name")}
 
 
 def _bench(row: dict | None, name: str) -> dict | None:
@@ -377,7 +264,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     expectations = expectations or []
     report_warnings: list[str] = []
     if calibration is None:
-        calibration, problems = load_calibration()
+        calibration, problems = load_calibration(settings.current().calibration)
         report_warnings += problems
 
     names: list[str] = []
@@ -385,9 +272,10 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     for row in rows:
         benchmarks = row.get("benchmarks")
         for name in benchmarks if isinstance(benchmarks, dict) else ():
-            if name not in groups and _bench(row, name):
+            record = _bench(row, name)
+            if name not in groups and record is not None:
                 names.append(name)
-                groups[name] = str(benchmarks[name].get("group", ""))
+                groups[name] = str(record.get("group", ""))
 
     # Each row's series of earlier runs: [(run_id, record, installed)], oldest first.
     past: dict[tuple[str, str], list[tuple[str, dict, dict]]] = {}
@@ -408,8 +296,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     for name in names:
         prior, shifts = _noise(name, calibration, past)
         noise[name] = {"sigma": prior.sigma, "df": prior.df, "source": prior.source}
-        ref_row = next(r for r in rows if _bench(r, name))
-        ref = _bench(ref_row, name)
+        ref_row, ref = next((r, b) for r in rows if (b := _bench(r, name)) is not None)
         for row in rows:
             record = _bench(row, name)
             if record is None:
@@ -500,13 +387,7 @@ def _changed(before: dict, after: dict) -> dict[str, tuple[str | None, str | Non
 def _noise(name: str, calibration: dict[str, dict], past) -> tuple[stats.Noise, dict]:
     """Prior process noise for `name`: calibration (or the built-in figure) pooled with the
     spread of every row's earlier runs between their change points; also those change points."""
-    entry = calibration.get(name)
-    if entry:
-        parts = [stats.Noise(float(entry["sigma"]), float(entry["df"]), "calibration")]
-    elif name in DEFAULT_SIGMA:
-        parts = [stats.Noise(max(DEFAULT_SIGMA[name], DEFAULT_FLOOR), DEFAULT_DF, _SOURCE)]
-    else:
-        parts = [DEFAULT_NOISE]
+    parts = [prior_noise(name, calibration)]
     ss, df, shifts = 0.0, 0, {}
     for (bench, row), runs in past.items():
         if bench != name:
@@ -523,107 +404,3 @@ def _noise(name: str, calibration: dict[str, dict], past) -> tuple[stats.Noise, 
     if df > 0:
         parts.append(stats.Noise(math.sqrt(ss / df), df, "history"))
     return stats.Noise.pool(parts), shifts
-
-
-# ---- rendering ---------------------------------------------------------------------------------
-
-def render(report: PerfReport) -> dict:
-    """Values for templates/perf.html.j2 (which also accepts the PerfReport itself)."""
-    from harness import charts
-
-    by_key = {(c.benchmark, c.row): c for c in report.cross_row}
-    hist_key = {(c.benchmark, c.row): c for c in report.history}
-    regressed = {(c.benchmark, c.row) for c in report.regressions}
-    suspected = [c for c in report.history
-                 if c.verdict == "regression" and not c.confirmed and c.expected is None]
-    cps: dict[tuple[str, str], list[ChangePoint]] = {}
-    for cp in report.change_points:
-        cps.setdefault((cp.benchmark, cp.row), []).append(cp)
-    z = stats.t_ppf(0.5 + report.level / 2.0, math.inf)
-    benchmarks = []
-    for name in report.benchmarks:
-        noise = report.noise[name]
-        rows, bars = [], []
-        for row in report.rows:
-            points = report.series.get(name, {}).get(row)
-            if not points:
-                continue
-            value = points[-1].value_s
-            cross, hist = by_key.get((name, row)), hist_key.get((name, row))
-            spread = math.exp(z * noise["sigma"])  # one process's value, process noise
-            state = _state(cross, hist, (name, row) in regressed)
-            bars.append(charts.Bar(row, value, value / spread, value * spread, state,
-                                   label=f"{cross.ratio:.2f}x" if cross else "reference"))
-            expected = (cross.expected if cross and cross.expected else
-                        hist.expected if hist and hist.expected else None)
-            rate = report.throughput.get(name, {}).get(row)
-            rows.append({
-                "row": row, "anchor": anchor(name, row), "value": _fmt_time(value),
-                "throughput": f"{rate:,.0f}/s" if rate else "",
-                "state": state, "cross": _fmt_cmp(cross), "history": _fmt_cmp(hist),
-                "changed": ", ".join(f"{p} {a or '-'} -> {b or '-'}"
-                                     for p, (a, b) in (hist.changed.items() if hist else [])),
-                "expected": expected,
-                "trend_svg": charts.trend(
-                    [(p.run_id, p.value_s, p.current) for p in points],
-                    [cp.run_id for cp in cps.get((name, row), [])],
-                    highlight=(name, row) in regressed),
-            })
-        benchmarks.append({
-            "name": name, "group": report.groups.get(name, ""), "rows": rows,
-            "noise": f"process noise σ={noise['sigma'] * 100:.1f}% ({noise['source']}, "
-                     f"df={noise['df']:.0f})",
-            "bars_svg": charts.bars(bars, unit=_unit(bars)),
-        })
-    return {
-        "run_id": report.run_id,
-        "statistic": report.statistic,
-        "rule": (f"A verdict needs p < {report.alpha:g} and a ratio beyond what the rounds "
-                 f"resolve (at least {MIN_EFFECT_FLOOR:.0%}). Intervals are {report.level:.0%} "
-                 "confidence intervals that include process-to-process noise (from calibration and history). Each run "
-                 f"contributes the {report.statistic} of its rounds: CPU time on one thread "
-                 "(RPC: wall-clock latency)."),
-        "benchmarks": benchmarks,
-        "regressions": [{"text": c.describe(), "anchor": c.anchor} for c in report.regressions],
-        "suspected": [{"text": c.describe(), "anchor": c.anchor} for c in suspected],
-        "known": [{"text": c.describe(), "anchor": c.anchor, "link": c.expected.link}
-                  for c in report.history + report.cross_row if c.expected is not None],
-        "change_points": [{"text": f"{cp.benchmark} on {cp.row}: {cp.ratio:.2f}x from run "
-                                   f"{cp.run_id} (p={cp.p_value:.2g})",
-                           "anchor": anchor(cp.benchmark, cp.row)}
-                          for cp in report.change_points],
-        "warnings": list(report.warnings),
-    }
-
-
-def _state(cross: Comparison | None, hist: Comparison | None, regressed: bool) -> str:
-    if regressed:
-        return "regression"
-    if any(c is not None and c.expected is not None for c in (hist, cross)):
-        return "known"
-    if hist is not None and hist.verdict == "regression":
-        return "suspected"
-    if cross is not None and cross.verdict in ("slower", "faster"):
-        return cross.verdict
-    if hist is not None and hist.verdict == "improvement":
-        return "faster"
-    return "same"
-
-
-def _fmt_cmp(c: Comparison | None) -> dict | None:
-    if c is None:
-        return None
-    return {"ratio": f"{c.ratio:.2f}x", "ci": f"{c.low:.2f}–{c.high:.2f}",
-            "p": f"{c.p_value:.2g}", "verdict": c.verdict, "base": c.base, "text": c.describe()}
-
-
-def _unit(bars) -> str:
-    top = max((b.high for b in bars), default=1.0)
-    return "s" if top >= 1 else "ms" if top >= 1e-3 else "µs"
-
-
-def _fmt_time(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"

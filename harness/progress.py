@@ -10,9 +10,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.collect import module_of, parse_records, read_records
 from harness.status import BROKEN, Status
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 QUIET = {Status.PASS, Status.ABSENT, Status.NOT_APPLICABLE}
 
@@ -62,7 +66,7 @@ class Progress:
         self.offset = 0
         self.started = time.monotonic()
         self.expected = _previous_seconds(previous)
-        self.live = None
+        self.live: Live | None = None
         self.phase = ""
 
     def __enter__(self) -> "Progress":

@@ -5,7 +5,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from harness import fsio, mobile_ops
+from harness import fsio, mobile_ops, perf_table
 from harness.measure import HIGHER_IS_BETTER
 from harness.status import Status, first_line
 from harness.summary import Verdict
@@ -17,6 +17,11 @@ COLOURS = {
     Status.ABSENT: "#e8e8e8", Status.NOT_APPLICABLE: "#f5f5f5",
 }
 LOG_TAIL_LINES = 60
+# What the overview's filter hides: nothing to look at.
+QUIET = frozenset({Status.PASS.value, Status.ABSENT.value, Status.NOT_APPLICABLE.value})
+# A letter in each overview cell, so the heatmap reads without telling colours apart.
+MARKS = {Status.FAIL: "F", Status.ERROR: "E", Status.TIMEOUT: "T", Status.CRASH: "C",
+         Status.INSTALL_FAILED: "I", Status.KNOWN_FAILURE: "k", Status.FIXED: "+", Status.SKIPPED: "s"}
 
 
 def environment():
@@ -103,8 +108,64 @@ def cuda_mismatch(builds: dict[str, str]) -> bool:
     return len(versions) > 1
 
 
-def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None) -> str:
-    """HTML for `summary`; links to row files are relative to where `out` is written."""
+def perf_view(perf) -> dict | None:
+    """The dict harness.perf's render() makes of a PerfReport (which `perf` may already be)."""
+    if perf is None or isinstance(perf, dict):
+        return perf
+    return perf.rendered()
+
+
+def overview(summary: dict, figures: dict[tuple[str, str], list[perf_table.Figure]]) -> list[dict]:
+    """The heatmap's columns, features in the grid's order (by area): [{"fid", "area", "quiet",
+    "first_of_area", "cells": {row: {"status", "mark", "title"}}}]. A feature is quiet when every
+    row's cell is pass, absent or n/a and none of its benchmarks is slower or regressing; the
+    filter hides quiet ones."""
+    areas: dict[str, list[str]] = {}
+    for fid, info in summary["features"].items():
+        areas.setdefault(info["area"], []).append(fid)
+    marks = {s.value: m for s, m in MARKS.items()}
+    columns = []
+    for area, fids in sorted(areas.items()):
+        for i, fid in enumerate(fids):
+            cells, quiet = {}, True
+            for row in summary["rows"]:
+                cell = row["features"].get(fid, {"status": "not-run", "message": ""})
+                status = str(cell.get("status"))
+                alert = [f for f in figures.get((row["name"], fid), []) if f.state in perf_table.ALERT_STATES]
+                quiet = quiet and status in QUIET and not alert
+                mark = "▲" if alert else marks.get(status, "")
+                title = f"{row['name']} · {fid}: {status}"
+                if figures.get((row["name"], fid)):
+                    title += "".join(f"\n{f.benchmark} {f.value} {f.ratio}" for f in figures[(row["name"], fid)])
+                elif cell.get("message"):
+                    title += "\n" + first_line(str(cell["message"]))
+                cells[row["name"]] = {"status": status, "mark": mark, "title": title}
+            columns.append({"fid": fid, "area": area, "quiet": quiet, "first_of_area": i == 0, "cells": cells})
+    return columns
+
+
+def _trends(summary: dict, perf, view: dict | None, history: list[dict] | None) -> dict:
+    """Trend charts on shared axes (perf_table.trend_charts) when `perf` is a PerfReport; over the
+    whole `history` when given, else over the runs the analysis used."""
+    if view is None or not hasattr(perf, "series"):
+        return {}
+    if history is not None:
+        series = perf_table.year_series(summary, history, list(perf.benchmarks))
+    else:
+        series = {name: {row: [(p.run_id, p.value_s, p.current) for p in points] for row, points in rows.items()}
+                  for name, rows in perf.series.items()}
+    cuts: dict[tuple[str, str], list[str]] = {}
+    for cp in perf.change_points:
+        cuts.setdefault((cp.benchmark, cp.row), []).append(cp.run_id)
+    return perf_table.trend_charts(series, cuts, view)
+
+
+def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None,
+           history: list[dict] | None = None) -> str:
+    """HTML for `summary`; links to row files are relative to where `out` is written.
+
+    `perf` is a harness.perf.PerfReport (or its render() dict); `history`, the earlier summaries,
+    gives the trend charts their whole year (without it they show the runs the analysis used)."""
     areas: dict[str, list[str]] = {}
     for fid, info in summary["features"].items():
         areas.setdefault(info["area"], []).append(fid)
@@ -112,17 +173,24 @@ def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None)
     row_links = {row["name"]: os.path.relpath(run_dir / "rows" / row["name"], out.parent).replace(os.sep, "/")
                  for row in summary["rows"]}
     logs = {row["name"]: _log_tail(run_dir / "rows" / row["name"]) for row in summary["rows"]}
-    from harness.bisect import links
+    from harness.bisection.result import links
 
+    view = perf_view(perf)
+    figures = perf_table.cell_figures(summary, view)
     return environment().get_template("report.html.j2").render(bisects=links(run_dir, out.parent),
         s=summary, verdict=verdict, colours={s.value: c for s, c in COLOURS.items()},
-        areas=sorted(areas.items()), counts=counts, row_links=row_links, logs=logs, perf=perf,
+        areas=sorted(areas.items()), counts=counts, row_links=row_links, logs=logs, perf=view,
         time_bars=time_bars(summary["rows"]), time_colours=TIME_COLOURS, cuda_mismatch=cuda_mismatch,
         op_changes=mobile_ops.row_changes(summary["rows"]),
         corpus_link=os.path.relpath(run_dir.parent.parent / "cases.json", out.parent).replace(os.sep, "/"),
+        overview=overview(summary, figures), figures=figures, bench_table=perf_table.benchmark_table(view),
+        trends=_trends(summary, perf, view, history), state_colours=perf_table.STATE_BACKGROUND,
+        recent_runs=perf_table.RECENT_RUNS,
     )
 
 
-def write_report(summary: dict, verdict: Verdict, run_dir: Path, outs: list[Path], perf=None) -> None:
+def write_report(summary: dict, verdict: Verdict, run_dir: Path, outs: list[Path], perf=None,
+                 history: list[dict] | None = None) -> None:
+    """Write the report to each path of `outs` (see render)."""
     for out in outs:
-        fsio.write_text(out, render(summary, verdict, run_dir, out, perf))
+        fsio.write_text(out, render(summary, verdict, run_dir, out, perf, history))

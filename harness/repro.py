@@ -269,7 +269,7 @@ def regression_targets(summary: dict, regressions) -> list[tuple[Target, dict]]:
     return found
 
 
-def write_bundles(run_dir: Path, summary: dict, history: list[dict] = (), regressions=(),
+def write_bundles(run_dir: Path, summary: dict, history: list[dict] | tuple = (), regressions=(),
                   suites: Path | None = None) -> list[Path]:
     """A bundle for every new failure of `summary` and every confirmed regression (harness.perf.Comparison),
     each recorded in its cell (`repro`); returns the folders."""

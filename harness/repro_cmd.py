@@ -23,7 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from harness import fsio, isolate, repro, settings, summary
-from harness.install import uv_binary
+from harness.uv import binary as uv_binary
 from harness.status import first_line
 
 USAGE_ERROR = 2
@@ -56,7 +56,7 @@ def outcome(target: repro.Target, ran: isolate.Completed | None, problem: str = 
     if ran is None:
         signal = re.search(r"\bSIG[A-Z]+\b", problem)
         if target.status == "crash":
-            same = bool(signal) and signal.group(0) in target.message
+            same = signal is not None and signal.group(0) in target.message
             return same, first_line(problem)
         return target.status == "timeout" and "exceeded" in problem, first_line(problem)
     lines = [line for line in ran.stdout.splitlines() if line.strip()]

@@ -154,7 +154,8 @@ def run_check(test, test_id, params, generated, fixtures, autouse, depth, descri
     covered = {name for names, _, _ in metafunc.calls for name in names}
     params = [*params, *metafunc.calls]
     chosen = select(test_id, params, [name for name in generated if name not in covered])
-    values, teardown = {}, []
+    values: dict = {}
+    teardown: list = []  # generators of fixtures, and monkeypatch
 
     def resolve(name):
         if name in values:
@@ -196,7 +197,7 @@ def run_check(test, test_id, params, generated, fixtures, autouse, depth, descri
         for name in autouse:
             resolve(name)
         test(**{p: resolve(p) for p in inspect.signature(test).parameters})
-    except BaseException as exc:  # noqa: BLE001 - any failure of the check is what is reproduced
+    except BaseException as exc:  # any failure of the check is what is reproduced
         if isinstance(exc, KeyboardInterrupt):
             raise
         failure = exc

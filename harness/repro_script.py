@@ -144,26 +144,26 @@ class Inliner:
         self.names[key] = name
         return name
 
-    def uses(self, module: str, node: ast.AST, skip: set[int] = frozenset()) -> None:
+    def uses(self, module: str, node: ast.AST, skip: frozenset[int] | set[int] = frozenset()) -> None:
         """Need every module-level name `node` reads; `alias.attr` of an inlined module is filled in."""
         mod = self.load(module)
         for inner in ast.walk(node):
             if id(inner) in skip:
                 continue
             if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name):
-                alias = mod.imports.get(inner.value.id)
-                if alias and self.is_local(alias[0]):
-                    target = f"{alias[0]}.{alias[1]}" if alias[1] else alias[0]
+                imported = mod.imports.get(inner.value.id)
+                if imported and self.is_local(imported[0]):
+                    target = f"{imported[0]}.{imported[1]}" if imported[1] else imported[0]
                     if self.is_module(target):
                         self._namespace(target, inner.value.id, inner.attr, self.need(target, inner.attr))
                         continue
             if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
                 self.need(module, inner.id)
             if isinstance(inner, ast.ImportFrom) and inner is not node and self.is_local(_absolute(module, inner)):
-                for alias in inner.names:  # an import inside a function: inline what it names
+                for named in inner.names:  # an import inside a function: inline what it names
                     source = _absolute(module, inner)
-                    if not self.is_module(f"{source}.{alias.name}"):
-                        self.names[(module, alias.asname or alias.name)] = self.need(source, alias.name)
+                    if not self.is_module(f"{source}.{named.name}"):
+                        self.names[(module, named.asname or named.name)] = self.need(source, named.name)
 
     def _namespace(self, module: str, alias: str, attr: str, defined: str | None) -> None:
         """`alias.attr` in the script: a SimpleNamespace per inlined module imported as a name."""
@@ -206,14 +206,14 @@ class Inliner:
         inner_imports = [n for n in ast.walk(stmt) if isinstance(n, ast.ImportFrom) and n is not stmt
                          and self.is_local(_absolute(mod.name, n))]
         for inner in sorted(inner_imports, key=lambda n: -n.lineno):
-            body[inner.lineno - first:inner.end_lineno - first + 1] = [
+            body[inner.lineno - first:(inner.end_lineno or inner.lineno) - first + 1] = [
                 f"{' ' * inner.col_offset}pass  # inlined above: {ast.unparse(inner)}"]
         return "\n".join(above + body) + "\n"
 
     def emit(self, mod: Module, stmt: ast.stmt, name: str, keep_decorators: bool = True) -> str:
         """Emit the statement binding `name` in `mod` (its dependencies first); its name in the script."""
-        if (mod.name, name) in self.names:
-            return self.names[(mod.name, name)]
+        if (known := self.names.get((mod.name, name))) is not None:
+            return known
         for bound in _bound(stmt) or [name]:
             taken = {v for k, v in self.names.items() if k[0] != mod.name}
             short = mod.name.rpartition(".")[2]
@@ -222,7 +222,7 @@ class Inliner:
                                               for n in ast.walk(d)}
         self.uses(mod.name, stmt, skip)
         self.blocks.append(self.source(mod, stmt, keep_decorators))
-        return self.names[(mod.name, name)]
+        return self.names[(mod.name, name)] or name
 
 
 def _locals(stmt: ast.stmt) -> set[str]:
@@ -280,11 +280,14 @@ def standalone_script(test_id: str, suites_root: Path | None = None, depth: str 
     if not isinstance(test, ast.FunctionDef):
         raise ReproError(f"{test_id}: no function {func_name} in {mod.path}")
 
-    params, argnames_seen = [], set()
+    params: list[str] = []
+    argnames_seen: set[str] = set()
     for deco in reversed(test.decorator_list):  # pytest joins ids from the innermost decorator out
         if isinstance(deco, ast.Call) and ast.unparse(deco.func).endswith("mark.parametrize"):
             names = _argnames(deco.args[0])
             values = deco.args[1] if len(deco.args) > 1 else _keyword(deco, "argvalues")
+            if values is None:
+                raise ReproError(f"{test_id}: a parametrize of {func_name} without argvalues")
             ids = _keyword(deco, "ids")
             inliner.uses(module, values)
             if ids is not None:
@@ -304,8 +307,10 @@ def standalone_script(test_id: str, suites_root: Path | None = None, depth: str 
             owner = inliner.load(where)
             for stmt in owner.tree.body:
                 deco = _fixture_decorator(stmt)
+                if deco is None or not isinstance(stmt, ast.FunctionDef):
+                    continue
                 declared = _keyword(deco, "name") if isinstance(deco, ast.Call) else None
-                if deco is None or (declared is not None and ast.literal_eval(declared) != name) or \
+                if (declared is not None and ast.literal_eval(declared) != name) or \
                         (declared is None and stmt.name != name):
                     continue
                 for arg in stmt.args.args:
@@ -322,9 +327,10 @@ def standalone_script(test_id: str, suites_root: Path | None = None, depth: str 
 
     for where in fixture_modules:
         for stmt in inliner.load(where).tree.body:
-            deco = _fixture_decorator(stmt)
-            if isinstance(deco, ast.Call) and isinstance(_keyword(deco, "autouse"), ast.Constant) and \
-                    _keyword(deco, "autouse").value is True and fixture(stmt.name):
+            marker = _fixture_decorator(stmt)
+            flag = _keyword(marker, "autouse") if isinstance(marker, ast.Call) else None
+            if isinstance(stmt, ast.FunctionDef) and isinstance(flag, ast.Constant) and flag.value is True \
+                    and fixture(stmt.name):
                 autouse.append(stmt.name)
     for arg in test.args.args:
         if arg.arg in argnames_seen or arg.arg in fixtures:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import fsio, isolate, settings
+from harness.artefacts import EnvRecord, PhaseRun, PytestExit
 from harness.collect import BENCHMARKS, PYTEST_EXIT, RESULTS, read_records
 from harness.progress import Progress
 
@@ -63,8 +64,7 @@ def environment() -> dict:
         except importlib.metadata.PackageNotFoundError:
             pass
     builds = {name: build for name, build in cuda_builds().items() if name in installed}
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "installed": installed, "cuda_builds": builds, "freeze": freeze}
+    return EnvRecord(platform.python_version(), platform.platform(), installed, builds, freeze).to_json()
 
 
 def pytest_command(run: SuiteRun, phase: str) -> list[str]:
@@ -126,11 +126,9 @@ def run_suites(run: SuiteRun) -> dict:
                 break
             if (usage := usage_error(run, phases[-1], before)) is not None:
                 break
-        info = {"returncode": (died or phases[-1])["returncode"], "timed_out": any(p["timed_out"] for p in phases),
-                "timeout": run.timeout, "seconds": round(time.monotonic() - started, 1), "phases": phases,
-                "depth": run.depth, "mode": run.mode, "suites": list(run.suites)}
-        if usage is not None:
-            info["usage_error"] = usage
+        info = PytestExit((died or phases[-1])["returncode"], any(p["timed_out"] for p in phases), run.timeout,
+                          round(time.monotonic() - started, 1), [PhaseRun(**p) for p in phases], run.depth,
+                          run.mode, list(run.suites), usage).to_json()
         fsio.write_json(run.out / PYTEST_EXIT, info)
         progress.finish()
     return info

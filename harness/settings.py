@@ -24,6 +24,7 @@ DEFAULT_INDEX = "https://pypi.org/simple"
 VARIABLES: dict[str, tuple[str, str]] = {
     "HARNESS_MATRIX": ("matrix.toml", "the matrix file"),
     "HARNESS_REPORTS": ("reports/", "where runs, summary.json and the report are written"),
+    "HARNESS_KEEP_RUNS": ("90", "run folders the report keeps under $HARNESS_REPORTS/runs, newest first; 0 keeps all"),
     "HARNESS_RUN_ID": ("a UTC timestamp", "names the run the matrix sessions write (several machines, one run)"),
     "HARNESS_SUITES": ("suites/", "where the suites and their registry.toml live"),
     "HARNESS_CALIBRATION": ("$HARNESS_REPORTS/calibration", "calibration files: written by calibrate, read by report"),
@@ -37,6 +38,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "HARNESS_PYTORCH_JAVA_JAR": ("unset", "prebuilt PyTorch Java jars, instead of building the JNI (suites)"),
     "HARNESS_PYTORCH_JNI_LIB": ("unset", "the prebuilt libpytorch_jni.so that goes with them (suites)"),
     "PYTEST_XDIST_WORKER": ("unset", "set by pytest-xdist in its workers; the plugin arms each worker"),
+    "GITHUB_OUTPUT": ("unset", "set by GitHub Actions: `python -m harness plan` writes the step's outputs there"),
 }
 
 
@@ -54,6 +56,8 @@ class Settings:
     cache: Path
     index: str                  # no trailing slash
     xdist_worker: str | None    # "gw0" inside a pytest-xdist worker
+    github_output: Path | None  # the step-output file under GitHub Actions
+    keep_runs: str = "90"       # as given; retention.keep_count checks it (the report's --keep-runs default)
 
     @property
     def runs(self) -> Path:
@@ -75,6 +79,8 @@ def current(environ: Mapping[str, str] | None = None) -> Settings:
         cache=Path(env.get("HARNESS_CACHE") or xdg / "harness"),
         index=(env.get("UV_DEFAULT_INDEX") or env.get("UV_INDEX_URL") or DEFAULT_INDEX).rstrip("/"),
         xdist_worker=env.get("PYTEST_XDIST_WORKER") or None,
+        github_output=Path(env["GITHUB_OUTPUT"]) if env.get("GITHUB_OUTPUT") else None,
+        keep_runs=env.get("HARNESS_KEEP_RUNS") or VARIABLES["HARNESS_KEEP_RUNS"][0],
     )
 
 

@@ -1,4 +1,4 @@
-"""Statistics for benchmark comparisons, in the standard library only (no numpy/scipy).
+"""Statistics for benchmark comparisons; the distributions (Student's t, normal) are scipy's.
 
 Timing model. One process measures one benchmark as a list of rounds (seconds). Rounds inside a
 process are cheap and plentiful, but processes differ from each other by more than their rounds
@@ -18,9 +18,6 @@ import random
 import statistics
 from dataclasses import dataclass
 from typing import Sequence
-
-_NORMAL = statistics.NormalDist()
-
 
 # ---- descriptive ------------------------------------------------------------------------------
 
@@ -74,77 +71,66 @@ def sd(xs: Sequence[float]) -> float:
 
 
 # ---- distributions ----------------------------------------------------------------------------
+# Student's t and the normal are scipy's (a dependency of the harness and of every row's
+# environment): the functions scipy.stats.t and scipy.stats.norm evaluate, scipy.special.stdtr,
+# stdtrit, ndtr and ndtri, called directly because they are ufuncs costing ~1 us a call where
+# scipy.stats.t.sf costs ~20 us of argument handling, and calibration's power search makes ~10^5
+# calls a benchmark. tests/test_stats.py checks them against scipy.stats.t/norm over a grid.
+# scipy is imported on first use, not with this module: the nox process imports harness.summary,
+# which reads benchmark files (median, quantile here) with only nox and uv installed.
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (Lentz's method)."""
-    tiny, eps = 1e-300, 3e-16
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 300):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < eps:
-            break
-    return h
+def _special():
+    """scipy.special, imported once on first use."""
+    import scipy.special
+    return scipy.special
 
 
-def betainc(a: float, b: float, x: float) -> float:
-    """Regularized incomplete beta function I_x(a, b)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    lbeta = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-    front = math.exp(lbeta + a * math.log(x) + b * math.log1p(-x))
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+def _check_df(df: float, what: str) -> None:
+    if not df > 0:
+        raise ValueError(f"{what}: degrees of freedom must be positive, got {df}")
 
 
 def t_cdf(t: float, df: float) -> float:
-    """Student's t distribution function; df=inf gives the normal."""
+    """Student's t distribution function P(T <= t) with `df` degrees of freedom (df > 0, may be
+    fractional, as pooled degrees of freedom are); df=inf gives the standard normal.
+    Raises ValueError for df <= 0. Upstream: scipy.special.stdtr / ndtr (scipy.stats.t.cdf)."""
+    _check_df(df, "t_cdf")
     if math.isinf(df):
-        return _NORMAL.cdf(t)
-    x = df / (df + t * t)
-    tail = 0.5 * betainc(df / 2.0, 0.5, x)
-    return 1.0 - tail if t > 0 else tail
+        return float(_special().ndtr(t))
+    return float(_special().stdtr(df, t))
+
+
+def t_sf(t: float, df: float) -> float:
+    """Upper tail P(T > t) = 1 - t_cdf(t, df), computed as t_cdf(-t, df) so that far in the tail
+    (p-values of large t) it does not cancel to 0. Upstream: scipy.stats.t.sf."""
+    return t_cdf(-t, df)
 
 
 @functools.lru_cache(maxsize=4096)
 def t_ppf(p: float, df: float) -> float:
-    """Quantile of Student's t (bisection on t_cdf, accurate to ~1e-10)."""
+    """Quantile of Student's t: the t with t_cdf(t, df) == p, for 0 < p < 1 and df > 0
+    (df=inf: the standard normal). Raises ValueError outside that domain rather than clipping.
+    Upstream: scipy.special.stdtrit / ndtri (scipy.stats.t.ppf)."""
     if not 0.0 < p < 1.0:
-        raise ValueError("p must lie in (0, 1)")
+        raise ValueError(f"t_ppf: p must lie in (0, 1), got {p}")
+    _check_df(df, "t_ppf")
     if math.isinf(df):
-        return _NORMAL.inv_cdf(p)
-    lo, hi = -1e3, 1e3
-    for _ in range(200):
-        mid = (lo + hi) / 2.0
-        if t_cdf(mid, df) < p:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-10:
-            break
-    return (lo + hi) / 2.0
+        return float(_special().ndtri(p))
+    return float(_special().stdtrit(df, p))
 
 
 def normal_cdf(z: float) -> float:
-    return _NORMAL.cdf(z)
+    """Standard normal distribution function. Upstream: scipy.special.ndtr (scipy.stats.norm.cdf)."""
+    return float(_special().ndtr(z))
+
+
+@functools.lru_cache(maxsize=256)
+def normal_ppf(p: float) -> float:
+    """Standard normal quantile, 0 < p < 1 (ValueError outside).
+    Upstream: scipy.special.ndtri (scipy.stats.norm.ppf)."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"normal_ppf: p must lie in (0, 1), got {p}")
+    return float(_special().ndtri(p))
 
 
 # ---- within one process ---------------------------------------------------------------------
@@ -157,7 +143,7 @@ def stat_log_se(rounds: Sequence[float]) -> float:
     if n < 6:
         return 0.0
     s = sorted(rounds)
-    z = _NORMAL.inv_cdf(0.975)
+    z = normal_ppf(0.975)
     half = z * math.sqrt(n * q * (1 - q))
     lo = min(max(0, math.floor(n * q - half) - 1), n - 1)
     hi = max(min(n - 1, math.ceil(n * q + half)), 0)
@@ -168,7 +154,7 @@ def resolution(base_se: Sequence[float], new_se: Sequence[float], level: float =
     """Half-width (as a ratio - 1) of the within-process interval of the log ratio of the two
     sides' mean log statistics: differences smaller than this the rounds cannot resolve."""
     var = sum(e * e for e in base_se) / len(base_se) ** 2 + sum(e * e for e in new_se) / len(new_se) ** 2
-    return math.expm1(_NORMAL.inv_cdf(0.5 + level / 2) * math.sqrt(var))
+    return math.expm1(normal_ppf(0.5 + level / 2) * math.sqrt(var))
 
 
 # ---- the process-level comparison -------------------------------------------------------------
@@ -269,7 +255,7 @@ def _estimate(diff: float, se: float, df: float, level: float) -> Estimate:
         return Estimate(math.exp(diff), math.exp(diff), math.exp(diff), p, 0.0, df)
     q = t_ppf(0.5 + level / 2.0, df)
     t = diff / se
-    p = 2.0 * (1.0 - t_cdf(abs(t), df))
+    p = 2.0 * t_sf(abs(t), df)
     return Estimate(math.exp(diff), math.exp(diff - q * se), math.exp(diff + q * se),
                     min(1.0, max(p, 0.0)), se, df)
 

@@ -7,6 +7,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_addoption(parser):
+    parser.addoption("--screenshots", default=None,
+                     help="folder the Chromium report test also copies its 1400 px screenshots into (a CI artefact)")
+
+
 @pytest.fixture
 def write(tmp_path):
     """Write a dedented text file under tmp_path and return its path."""
@@ -41,9 +46,18 @@ def demo_suite(root: Path, features: str, suite: str, fakes: dict[str, str]) -> 
 TORCH_FOR_TESTS = "torch==2.14.1"  # the ci row's torch: already in uv's cache when the rows run
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test that builds a torch environment must be marked slow: `-m "not slow"` is the fast suite."""
+    unmarked = [item.nodeid for item in items
+                if "torch_python" in getattr(item, "fixturenames", ()) and item.get_closest_marker("slow") is None]
+    if unmarked:
+        raise pytest.UsageError(f"these tests use torch_python but are not marked slow: {', '.join(unmarked)}")
+
+
 @pytest.fixture(scope="session")
-def torch_python() -> str:
-    """An interpreter with torch for tests that drive a real suite check (built once with uv)."""
+def torch_python(tmp_path_factory) -> str:
+    """An interpreter with torch for tests that drive a real suite check (built once a session with uv, from its
+    cache, outside the repository); HARNESS_TORCH_PYTHON names one to use instead."""
     import os
     import subprocess
 
@@ -51,7 +65,7 @@ def torch_python() -> str:
 
     if os.environ.get("HARNESS_TORCH_PYTHON"):
         return os.environ["HARNESS_TORCH_PYTHON"]
-    venv = ROOT / ".nox" / "tests-torch"
+    venv = tmp_path_factory.mktemp("tests-torch") / "venv"
     python = venv / "bin" / "python"
     if not python.exists():
         subprocess.run([uv_binary(), "venv", "-q", "-p", "3.11", str(venv)], check=True)

@@ -1,17 +1,21 @@
 """Bisect: the search over synthetic histories, the pieces around it, and one real bisect end to end."""
+import argparse
 import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from packaging.version import Version
 
-from harness import bisect as b
-from harness import releases
-from harness.bisect import Verdict as V
+from harness.bisection import cli, plan, search
+from harness.bisection import result as results
+from harness.bisection import probe as probing
+from harness.bisection.search import Verdict as V
+from harness.collect import BENCHMARKS, INSTALL
 from harness.matrix import Row
 from harness.status import Status
 from tests.conftest import ROOT
@@ -32,7 +36,7 @@ class History:
     def __call__(self, i: int) -> V:
         letters = self.answers[i]
         self.seen[i].append(LETTERS[letters[min(len(self.seen[i]), len(letters) - 1)]])
-        return b.classify(self.seen[i])
+        return search.classify(self.seen[i])
 
     @property
     def probed(self) -> set[int]:
@@ -41,76 +45,76 @@ class History:
 
 def test_a_clean_history_finds_the_boundary_and_confirms_both_sides():
     history = History("G", "G", "G", "G", "B", "B", "B")
-    result = b.search(7, history)
-    assert (result.outcome, result.last_good, result.first_bad) == (b.BOUNDARY, 3, 4)
+    result = search.search(7, history)
+    assert (result.outcome, result.last_good, result.first_bad) == (search.BOUNDARY, 3, 4)
     assert [v for i, v in result.probes if i in (3, 4)][-2:] == [V.GOOD, V.BAD]  # re-run once each
 
 
 def test_the_search_is_logarithmic():
     n, first_bad = 1025, 700
     history = History(*("G" * first_bad + "B" * (n - first_bad)))
-    result = b.search(n, history, confirm=0)
+    result = search.search(n, history, confirm=0)
     assert (result.last_good, result.first_bad) == (first_bad - 1, first_bad)
     assert len(history.probed) <= 2 + math.ceil(math.log2(n))
 
 
 def test_adjacent_ends_need_no_middle():
-    result = b.search(2, History("G", "B"))
-    assert (result.outcome, result.last_good, result.first_bad) == (b.BOUNDARY, 0, 1)
+    result = search.search(2, History("G", "B"))
+    assert (result.outcome, result.last_good, result.first_bad) == (search.BOUNDARY, 0, 1)
 
 
 def test_a_skip_away_from_the_boundary_is_stepped_over():
     history = History("G", "S", "S", "G", "B", "B")
-    result = b.search(6, history)
-    assert (result.outcome, result.last_good, result.first_bad) == (b.BOUNDARY, 3, 4)
+    result = search.search(6, history)
+    assert (result.outcome, result.last_good, result.first_bad) == (search.BOUNDARY, 3, 4)
 
 
 def test_a_skip_next_to_the_boundary_leaves_a_range_of_suspects():
     # 2 cannot be installed: the first bad is 2 or 3, as git bisect says for skipped commits.
     history = History("G", "G", "S", "B", "B")
-    result = b.search(5, history)
-    assert result.outcome == b.SKIPPED
+    result = search.search(5, history)
+    assert result.outcome == search.SKIPPED
     assert (result.last_good, result.first_bad, result.suspects) == (1, 3, (2, 3))
 
 
 def test_only_skips_between_the_ends():
-    result = b.search(4, History("G", "S", "S", "B"))
-    assert (result.outcome, result.suspects) == (b.SKIPPED, (1, 2, 3))
+    result = search.search(4, History("G", "S", "S", "B"))
+    assert (result.outcome, result.suspects) == (search.SKIPPED, (1, 2, 3))
 
 
 def test_a_release_that_passes_and_fails_is_flaky_not_a_boundary():
     history = History("G", "G", "GB", "B", "B")  # the middle one fails on its second run
-    result = b.search(5, history, confirm=1)
-    assert result.outcome == b.FLAKY and result.flaky == 2
+    result = search.search(5, history, confirm=1)
+    assert result.outcome == search.FLAKY and result.flaky == 2
     assert result.first_bad is not None  # bracketed, but not claimed
 
 
 def test_flakiness_seen_within_one_probe_stops_the_search():
     history = History("G", "G", "G", "B", "B")
     history.answers[2] = ["G"]
-    result = b.search(5, lambda i: V.FLAKY if i == 2 else history(i))
-    assert (result.outcome, result.flaky) == (b.FLAKY, 2)
+    result = search.search(5, lambda i: V.FLAKY if i == 2 else history(i))
+    assert (result.outcome, result.flaky) == (search.FLAKY, 2)
 
 
 @pytest.mark.parametrize("answers, outcome", [
-    (("B", "B", "B"), b.GOOD_END_BAD),
-    (("G", "G", "G"), b.BAD_END_GOOD),
-    (("S", "B", "B"), b.END_UNTESTABLE),
-    (("G", "G", "S"), b.END_UNTESTABLE),
+    (("B", "B", "B"), search.GOOD_END_BAD),
+    (("G", "G", "G"), search.BAD_END_GOOD),
+    (("S", "B", "B"), search.END_UNTESTABLE),
+    (("G", "G", "S"), search.END_UNTESTABLE),
 ])
 def test_ends_that_do_not_bracket_a_change_are_reported(answers, outcome):
-    assert b.search(3, History(*answers)).outcome == outcome
+    assert search.search(3, History(*answers)).outcome == outcome
 
 
 def test_statuses_map_to_verdicts_and_runs_fold_into_one():
-    assert b.verdict_of(Status.PASS) is V.GOOD
-    assert {b.verdict_of(s) for s in (Status.FAIL, Status.ERROR, Status.CRASH, Status.TIMEOUT,
+    assert search.verdict_of(Status.PASS) is V.GOOD
+    assert {search.verdict_of(s) for s in (Status.FAIL, Status.ERROR, Status.CRASH, Status.TIMEOUT,
                                       Status.ABSENT)} == {V.BAD}
-    assert {b.verdict_of(s) for s in (Status.INSTALL_FAILED, Status.SKIPPED,
+    assert {search.verdict_of(s) for s in (Status.INSTALL_FAILED, Status.SKIPPED,
                                       Status.NOT_APPLICABLE)} == {V.SKIP}
-    assert b.classify([V.GOOD, V.SKIP, V.GOOD]) is V.GOOD
-    assert b.classify([V.GOOD, V.BAD]) is V.FLAKY
-    assert b.classify([V.SKIP]) is V.SKIP
+    assert search.classify([V.GOOD, V.SKIP, V.GOOD]) is V.GOOD
+    assert search.classify([V.GOOD, V.BAD]) is V.FLAKY
+    assert search.classify([V.SKIP]) is V.SKIP
 
 
 def _processes(median: float, n: int, seed: int, spread: float = 0.05) -> list[list[float]]:
@@ -124,15 +128,86 @@ def _processes(median: float, n: int, seed: int, spread: float = 0.05) -> list[l
 
 
 def test_the_slowdown_rule_flags_a_real_slowdown_and_not_noise():
-    rule = b.SlowdownRule(alpha=0.01, min_effect=0.10)
+    rule = search.SlowdownRule(alpha=0.01, min_effect=0.10)
     base = _processes(0.050, 5, seed=1)
-    slower = b.compare(base, _processes(0.050 * 1.4, 5, seed=2))
-    same = b.compare(base, _processes(0.050, 5, seed=3))
+    slower = search.compare(base, _processes(0.050 * 1.4, 5, seed=2))
+    same = search.compare(base, _processes(0.050, 5, seed=3))
     assert rule.slower(slower) and slower.low > 1.2
     assert not rule.slower(same) and same.low < 1.0 < same.high
     # Significant but below the minimum effect is not a regression either.
-    tiny = b.compare(_processes(0.05, 5, 4, 0.001), _processes(0.05 * 1.05, 5, 5, 0.001))
+    tiny = search.compare(_processes(0.05, 5, 4, 0.001), _processes(0.05 * 1.05, 5, 5, 0.001))
     assert tiny.p_value < 0.01 and not rule.slower(tiny)
+
+
+# ---- the benchmark bisect reads the nightly's timing records ------------------------------------
+
+NODE = "suites/bench/test_gpu.py::test_resnet18_eager[b1]"
+
+
+def _bench_file(path, host_rounds, cuda_rounds=None):
+    """A pytest-benchmark file as the GPU benchmarks write it: host rounds in stats.data, the
+    CUDA-event rounds (seconds) in extra_info when the test timed the device."""
+    extra = {"cuda_event_rounds": cuda_rounds, "timer": "cuda_event"} if cuda_rounds else {}
+    path.write_text(json.dumps({"benchmarks": [{
+        "name": "test_resnet18_eager[b1]", "fullname": NODE, "group": "gpu",
+        "options": {"timer": "time.perf_counter"}, "stats": {"data": host_rounds}, "extra_info": extra}]}))
+
+
+def _fake_runs(monkeypatch, with_cuda: bool):
+    """Each run of a candidate passes and leaves a benchmark file: the host clock sees the same
+    time at both ends (kernel launches return at once), CUDA events see the bad end 1.5x slower."""
+    rng = random.Random(7)
+
+    def run(cmd, timeout):
+        out = Path(cmd[cmd.index("--out") + 1])
+        device = 0.010 * (1.5 if out.parent.name.startswith("01-") else 1.0)
+        host = [0.002 * math.exp(rng.gauss(0, 0.02)) for _ in range(30)]
+        cuda = [device * math.exp(rng.gauss(0, 0.02)) for _ in range(30)]
+        _bench_file(out / BENCHMARKS, host, cuda if with_cuda else None)
+        return None
+
+    monkeypatch.setattr(probing, "_run", run)
+    monkeypatch.setattr(probing.summ, "build_row", lambda run_dir, registry, rows: {
+        "features": {"bench.gpu": {"status": "pass"}}, "suites": {"seconds": 1.0}})
+
+
+def _prober(tmp_path):
+    cands = [plan.Candidate(i, v, built=True, venv=tmp_path / "venv", tests={NODE: ["bench.gpu"]})
+             for i, v in enumerate(("2.8.0", "2.9.0"))]
+    for cand in cands:
+        (tmp_path / "work" / cand.label).mkdir(parents=True)
+        (tmp_path / "work" / cand.label / INSTALL).write_text("{}")
+    args = argparse.Namespace(alpha=0.01, min_effect=0.10, venvs=str(tmp_path / "venvs"), repeat=1,
+                              processes=5, depth="quick", timeout=60.0, pytest_args=[], suites=[],
+                              subject="torch")
+    target = probing.Target("test_resnet18_eager[b1]", "", True, "bench")
+    return probing.Prober(target, cands, None, args, tmp_path / "work"), cands
+
+
+def test_the_benchmark_bisect_compares_the_cuda_event_timings_the_nightly_uses(tmp_path, monkeypatch):
+    _fake_runs(monkeypatch, with_cuda=True)
+    prober, cands = _prober(tmp_path)
+    assert prober(0) is V.GOOD and prober(1) is V.BAD
+    assert len(cands[1].rounds) == 5 and cands[1].clock == "cuda_event"
+    assert {r["clock"] for c in cands for r in c.runs} == {"cuda_event"}
+    assert all(0.009 < min(r) and max(r) < 0.017 for r in cands[1].rounds)  # device time, not host
+    ratio = float(re.match(r"x([\d.]+)", cands[1].runs[-1]["ratio"]).group(1))
+    assert 1.4 < ratio < 1.6
+    # Read with the host clock alone, the same runs show no change: the clock decides the verdict.
+    _fake_runs(monkeypatch, with_cuda=False)
+    host_prober, host_cands = _prober(tmp_path / "host")
+    assert host_prober(0) is V.GOOD and host_prober(1) is V.GOOD
+    assert host_cands[1].clock == "perf_counter"
+
+
+def test_a_benchmark_record_is_read_like_the_nightly_reads_it(tmp_path):
+    path = tmp_path / "b.json"
+    _bench_file(path, [0.002, 0.003], [0.010, 0.011])
+    record = probing.benchmark_record(path, NODE)
+    assert (record["clock"], record["rounds"]) == ("cuda_event", [0.010, 0.011])
+    assert probing.benchmark_rounds(path, "test_gpu.py::test_resnet18_eager[b1]") == [0.010, 0.011]
+    assert probing.benchmark_rounds(path, "test_other") == []
+    assert probing.benchmark_rounds(tmp_path / "missing.json", NODE) == []
 
 
 # ---- the ends, the plan and the listing -------------------------------------------------------
@@ -141,27 +216,27 @@ T23 = Row("text", {"torch": "2.3.1", "torchtext": "0.18.0"}, extra=("torchdata==
 
 
 def test_pins_on_one_side_are_laid_over_the_other_sides_row():
-    good, bad = b.end_rows("text", "torchdata=0.10.1, numpy<2.1", {"text": T23})
+    good, bad = plan.end_rows("text", "torchdata=0.10.1, numpy<2.1", {"text": T23})
     assert good is T23
     assert bad.pins == {"torch": "2.3.1", "torchtext": "0.18.0"}
     assert bad.extra == ("torchdata==0.10.1", "numpy<2.1")
-    good, bad = b.end_rows("torch=2.8.0,torchvision==0.23.0", "torch=2.11.0", {})
+    good, bad = plan.end_rows("torch=2.8.0,torchvision==0.23.0", "torch=2.11.0", {})
     assert good.pins == {"torch": "2.8.0", "torchvision": "0.23.0"}
     assert bad.pins == {"torch": "2.11.0", "torchvision": "0.23.0"}
-    with pytest.raises(b.BisectError, match="neither a row nor a pin"):
-        b.end_rows("no-such-row!", "torch=2.3.1", {})
+    with pytest.raises(plan.BisectError, match="neither a row nor a pin"):
+        plan.end_rows("no-such-row!", "torch=2.3.1", {})
 
 
 def test_the_mode_follows_what_differs_between_the_resolved_ends():
     good_v = {"torch": "2.3.1", "torchtext": "0.18.0", "torchdata": "0.7.1", "numpy": "1.26.4"}
     bad_v = {**good_v, "torchdata": "0.10.1"}
     bad = Row("b", T23.pins, extra=("torchdata==0.10.1", "numpy<2"))
-    assert b.choose_mode(T23, bad, good_v, bad_v, None, False) == ("package", "torchdata")
-    assert b.choose_mode(T23, bad, good_v, {**bad_v, "torch": "2.4.0"}, None, False) == ("train", "torch")
-    with pytest.raises(b.BisectError, match="several packages differ"):
-        b.choose_mode(T23, bad, good_v, {**bad_v, "numpy": "2.0.0"}, None, False)
-    with pytest.raises(b.BisectError, match="same releases"):
-        b.choose_mode(T23, T23, good_v, good_v, None, False)
+    assert plan.choose_mode(T23, bad, good_v, bad_v, None, False) == ("package", "torchdata")
+    assert plan.choose_mode(T23, bad, good_v, {**bad_v, "torch": "2.4.0"}, None, False) == ("train", "torch")
+    with pytest.raises(plan.BisectError, match="several packages differ"):
+        plan.choose_mode(T23, bad, good_v, {**bad_v, "numpy": "2.0.0"}, None, False)
+    with pytest.raises(plan.BisectError, match="same releases"):
+        plan.choose_mode(T23, T23, good_v, good_v, None, False)
 
 
 def test_candidates_hold_the_good_pins_then_relax_step_by_step():
@@ -171,40 +246,18 @@ def test_candidates_hold_the_good_pins_then_relax_step_by_step():
     gv = {"torch": "2.8.0", "torchvision": "0.23.0", "torchaudio": "2.8.0", "numpy": "1.26.4"}
     bv = {"torch": "2.11.0", "torchvision": "0.26.0", "torchaudio": "2.11.0", "numpy": "2.2.0",
           "torchcodec": "0.8.0"}
-    one = b.Plan("package", "torchvision", good, bad, gv, bv)
+    one = plan.Plan("package", "torchvision", good, bad, gv, bv)
     assert one.requirements("0.24.0", 0) == {"torch": "torch==2.8.0", "torchvision": "torchvision==0.24.0",
                                              "torchaudio": "torchaudio==2.8.0", "numpy": "numpy<2"}
     assert one.requirements("0.24.0", 1)["torch"] == "torch>=2.8.0,<=2.11.0"
     assert one.requirements("0.24.0", 1)["numpy"] == "numpy>=1.26.4,<=2.2.0"
     assert one.requirements("0.24.0", 2)["torch"] == "torch"
-    train = b.Plan("train", "torch", good, bad, gv, bv)
+    train = plan.Plan("train", "torch", good, bad, gv, bv)
     assert train.requirements("2.9.1", 0) == {
         "torch": "torch==2.9.1", "torchvision": "torchvision>=0.23.0,<=0.26.0",
         "torchaudio": "torchaudio>=2.8.0,<=2.11.0", "numpy": "numpy<2"}
     assert train.notes() == ["only in the bad row, not carried into the candidates: torchcodec"]
     assert "release train" in train.describe() and "one package: torchvision" in one.describe()
-
-
-def test_the_listing_walks_from_good_to_bad_and_knows_which_wheels_fit():
-    page = {"name": "torchdata", "versions": ["0.7.1", "0.8.0", "0.9.0rc1", "0.9.0", "0.10.0", "0.11.0"],
-            "files": [
-                {"filename": "torchdata-0.7.1-cp311-cp311-manylinux_2_17_x86_64.whl", "yanked": False},
-                {"filename": "torchdata-0.8.0-cp311-cp311-win_amd64.whl", "yanked": False},
-                {"filename": "torchdata-0.9.0rc1-py3-none-any.whl", "yanked": False},
-                {"filename": "torchdata-0.9.0-py3-none-any.whl", "yanked": False},
-                {"filename": "torchdata-0.10.0-py3-none-any.whl", "yanked": "broken"},
-                {"filename": "torchdata-0.11.0-py3-none-any.whl", "yanked": False},
-                {"filename": "torchdata-0.11.0.tar.gz", "yanked": False}]}
-    listing = releases.parse_simple(page)
-    forward = releases.between(listing, Version("0.7.1"), Version("0.11.0"))
-    assert [str(r.version) for r in forward] == ["0.7.1", "0.8.0", "0.9.0", "0.11.0"]  # no rc, no yanked
-    backward = releases.between(listing, Version("0.11.0"), Version("0.8.0"))
-    assert [str(r.version) for r in backward] == ["0.11.0", "0.9.0", "0.8.0"]
-    tags = releases.python_tags("3.11")
-    fits = {str(r.version): releases.installable(r, tags) for r in listing}
-    assert fits["0.9.0"] and fits["0.11.0"] and not fits["0.8.0"]  # only a Windows wheel
-    assert releases.parse_lock("torch==2.3.1\n    # via x\nPyYAML==6.0.2 ; python_version >= '3'\n") == \
-        {"torch": "2.3.1", "pyyaml": "6.0.2"}
 
 
 def test_a_stored_result_is_found_for_the_grid_cell_it_explains(tmp_path):
@@ -213,14 +266,42 @@ def test_a_stored_result_is_found_for_the_grid_cell_it_explains(tmp_path):
         "subject": "torch", "explains": {"row": "torch-2.14", "feature": "core.mobile.x"},
         "result": {"outcome": "boundary", "first_bad": {"version": "2.13.0"}}}))
     (tmp_path / "bisect" / "torn.json").write_text("{")
-    assert b.links(tmp_path, tmp_path.parent) == {"torch-2.14/core.mobile.x": {
+    assert results.links(tmp_path, tmp_path.parent) == {"torch-2.14/core.mobile.x": {
         "file": "bisect/f--r.json", "href": f"{tmp_path.name}/bisect/f--r.json",
         "text": "first bad: torch 2.13.0"}}
 
 
+def test_a_result_carries_its_schema_version_and_links_read_old_and_current_files(tmp_path):
+    summary = results.Summary(search.Outcome.BOUNDARY, first_bad={"version": "2.13.0"})
+    data = results.BisectResult(
+        target="core.mobile.x", kind="feature", feature="core.mobile.x", mode="package", subject="torch",
+        description="", notes=[], explains={"row": "torch-2.14", "feature": "core.mobile.x"}, good={}, bad={},
+        result=summary, candidates=[], probes=[[0, V.GOOD.value]], rows_built=0, started="s",
+        finished="f", seconds=0.0, command=[]).to_json()
+    assert data["schema_version"] == results.SCHEMA_VERSION == 1
+    assert json.loads(json.dumps(data))["result"]["outcome"] == "boundary"
+    assert type(data["result"]["outcome"]) is str
+    (tmp_path / "bisect").mkdir()
+    (tmp_path / "bisect" / "now.json").write_text(json.dumps(data))
+    (tmp_path / "bisect" / "future.json").write_text(json.dumps(
+        {**data, "schema_version": 2, "explains": {"row": "r", "feature": "f"}}))
+    assert list(results.links(tmp_path)) == ["torch-2.14/core.mobile.x"]  # not the newer schema
+    with pytest.raises(ValueError, match="schema_version 2"):
+        results.read_result(tmp_path / "bisect" / "future.json")
+
+
+def test_a_candidate_timed_by_another_clock_is_not_compared(tmp_path, monkeypatch):
+    _fake_runs(monkeypatch, with_cuda=True)
+    prober, cands = _prober(tmp_path)
+    assert prober(0) is V.GOOD
+    _fake_runs(monkeypatch, with_cuda=False)
+    with pytest.raises(plan.BisectError, match="timed by perf_counter at 2.9.0 but by cuda_event"):
+        prober(1)
+
+
 def test_usage_errors_exit_2_and_write_nothing(tmp_path, capsys):
     env_reports = ["--reports", str(tmp_path / "reports")]
-    assert b.main(["no.such.feature", "--good", "torch=2.3.1", "--bad", "torch=2.4.0", *env_reports]) == 2
+    assert cli.main(["no.such.feature", "--good", "torch=2.3.1", "--bad", "torch=2.4.0", *env_reports]) == 2
     assert "not a feature of the registry" in capsys.readouterr().err
     assert not (tmp_path / "reports").exists()
 
@@ -255,7 +336,8 @@ def test_a_real_bisect_finds_the_torchdata_release_that_broke_torchtext_datasets
     env = dict(os.environ, HARNESS_MATRIX=str(matrix), HARNESS_REPORTS=str(reports))
     env.pop("HARNESS_RUN_ID", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", "bisect", "--",
+        [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir", str(tmp_path / ".nox"),
+         "-s", "bisect", "--",
          "text.datasets.penntreebank", "--good", "text-td08", "--bad", "text-td010",
          "--venvs", str(tmp_path / "venvs"), "--", "-k", "split"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1400)
@@ -277,4 +359,4 @@ def test_a_real_bisect_finds_the_torchdata_release_that_broke_torchtext_datasets
     first_bad = data["candidates"][2]
     assert [r["status"] for r in first_bad["runs"]] == ["error", "error"]  # confirmed by a re-run
     assert (run / "bisect" / first_bad["runs"][0]["dir"] / "pytest.log").exists()  # beside the JSON
-    assert b.links(run)["text-td010/text.datasets.penntreebank"]["text"] == "first bad: torchdata 0.10.0"
+    assert results.links(run)["text-td010/text.datasets.penntreebank"]["text"] == "first bad: torchdata 0.10.0"

@@ -172,7 +172,8 @@ def test_nox_s_cases_exits_2_on_a_malformed_case_before_building_anything(write,
     write("corpus/demo.toml", GOOD)
     assert cases.check(["--cases", str(corpus)]) is None
     write("corpus/demo.toml", GOOD.replace('reference = "good"', 'reference = "best"'))
-    proc = subprocess.run([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", "cases", "--",
+    proc = subprocess.run([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir",
+                           str(tmp_path / ".nox"), "-s", "cases", "--",
                            "--cases", str(corpus), "--reports", str(tmp_path / "reports")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stdout + proc.stderr

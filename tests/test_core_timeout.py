@@ -13,6 +13,8 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 
 REPO = Path(__file__).resolve().parents[1]
 BOUND_S = 20
@@ -34,6 +36,7 @@ def processes_with(token: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_hung_rpc_worker_is_reported_as_timeout_and_killed(tmp_path, torch_python):
     results = tmp_path / "results.jsonl"
     token = f"harness-timeout-test-{uuid.uuid4().hex}"

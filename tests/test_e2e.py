@@ -21,7 +21,9 @@ pins = { torch = "0.0.1" }
 
 
 def nox(*args, env):
-    return subprocess.run([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), *args],
+    """nox on the repository's noxfile, its environments under the test's folder (never the repository's .nox/)."""
+    envdir = os.path.join(os.path.dirname(env["HARNESS_REPORTS"]), ".nox")
+    return subprocess.run([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir", envdir, *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
 
 

@@ -51,3 +51,16 @@ def test_here_writes_one_row_with_na_cuda_and_counted_skips(tmp_path):
     assert "no_such_reference_lib" in features["demo.reference"]["message"]
     html = (reports / "index.html").read_text()
     assert 'id="skips">1 feature(s) skipped' in html
+
+    # The real artefacts carry their schema version, and summary.json validates against the repository's schema.
+    import jsonschema
+
+    from harness.summary_model import summary_schema
+
+    jsonschema.validate(summary, summary_schema())
+    assert summary["schema_version"] == 2 and summary["verdict"]["status"] == "as-expected"
+    row = next((reports / "runs").glob("*/rows/prod-image"))
+    lines = [json.loads(line) for line in (row / "results.jsonl").read_text().splitlines()]
+    assert lines and {line["schema_version"] for line in lines} == {2}
+    for name in ("install.json", "env.json", "pytest.json"):
+        assert json.loads((row / name).read_text())["schema_version"] == 2, name

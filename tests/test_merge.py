@@ -141,18 +141,23 @@ def test_rows_merged_from_separate_machines_give_the_single_machine_report(tmp_p
     assert tree(merged / "runs" / RUN / "rows") == tree(single / "runs" / RUN / "rows")
     summary, html = without_finished(merged)
     assert [r["name"] for r in summary["rows"]] == list(ROWS)  # the matrix's order, not the folders'
+    import jsonschema
+
+    from harness.summary_model import summary_schema
+
+    jsonschema.validate(fsio.read_json(merged / "summary.json"), summary_schema())  # a row failed to install
     assert summary["rows"][0]["features"]["core.beta"]["status"] == "fail"
     assert 'id="cell-torch-2.15-vision.gamma"' in html
 
 
 def test_ci_report_script_gathers_the_artefacts_into_the_single_machine_report(tmp_path, suites):
-    """The workflow's path: ci/report.sh -> ci/gather.py -> nox -s report -- --run ID --merge DIR."""
+    """The workflow's path: ci/report.sh -> python -m harness merge -> python -m harness report --run ID."""
     single = single_machine(tmp_path, suites)
     gathered = machines(tmp_path)
     merged = tmp_path / "merged"
     earlier_night(merged)
     env = dict(os.environ, HARNESS_REPORTS=str(merged), HARNESS_SUITES=str(suites),
-               HARNESS_RUN_ID=RUN,  # as in a row job: the script must not let it swallow --merge
+               HARNESS_RUN_ID=RUN,  # as in a row job: the script reports the run it is given regardless
                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     proc = subprocess.run(["bash", str(ROOT / "ci" / "report.sh"), RUN, str(gathered)], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=600)
@@ -163,7 +168,7 @@ def test_ci_report_script_gathers_the_artefacts_into_the_single_machine_report(t
 
 
 def gather(*args):
-    return subprocess.run([sys.executable, str(ROOT / "ci" / "gather.py"), *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "harness", "merge", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -181,7 +186,7 @@ def test_gather_takes_the_earliest_start_and_ignores_other_runs(tmp_path):
 
 
 def pages(*args):
-    return subprocess.run([sys.executable, str(ROOT / "ci" / "pages.py"), *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -221,9 +226,9 @@ def test_the_site_carries_the_nights_forward(tmp_path):
 
 
 def verdict_markdown(reports, run_id):
-    return subprocess.run([sys.executable, str(ROOT / "ci" / "verdict.py"), "--run-id", run_id,
+    return subprocess.run([sys.executable, "-m", "harness", "verdict", "--run-id", run_id,
                            "--reports", str(reports), "--run-url", "https://example.invalid/run/1"],
-                          capture_output=True, text=True, timeout=60, check=True).stdout
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=True).stdout
 
 
 def test_the_issue_body_names_each_change_and_links_the_run(tmp_path, suites):

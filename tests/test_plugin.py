@@ -189,3 +189,35 @@ def test_each_check_writes_a_start_record_before_its_result(run_suite):
         assert records.index({**next(r for r in records if r.get("start") == test)}) < \
             records.index(next(r for r in records if r.get("test") == test))
     assert records[0]["not_applicable"] == {t: "no CUDA device in this environment" for t in tests if "gpu" in t}
+
+
+STATUS_AS_DATA = '''
+import pytest
+from harness.plugin import PLUGIN, HarnessPlugin, skip_as
+from harness.status import Status
+
+@pytest.mark.feature("demo.raise")
+def test_absent_as_data():
+    skip_as(Status.ABSENT, "dropped upstream: https://example.org/notes")
+
+@pytest.mark.feature("demo.ok")
+def test_a_reason_that_looks_like_a_status_is_only_a_reason():
+    pytest.skip("absent: n/a: only words")
+
+@pytest.mark.feature("demo.assert")
+def test_state_lives_in_the_stash(request):
+    plugin = request.config.stash[PLUGIN]
+    assert isinstance(plugin, HarnessPlugin)
+    assert request.config.pluginmanager.get_plugin("harness-results") is plugin
+    assert not [name for name in vars(request.config) if "harness" in name]
+'''
+
+
+def test_statuses_travel_as_data_not_as_reason_prefixes(run_suite):
+    """Issue 15: a status is the StatusSkip's `.status`; a skip reason is only ever a message."""
+    proc, records = run_suite(STATUS_AS_DATA)
+    got = by_feature(records)
+    assert (got["demo.raise"]["status"], got["demo.raise"]["message"]) == (
+        "absent", "dropped upstream: https://example.org/notes"), proc.stdout[-3000:]
+    assert (got["demo.ok"]["status"], got["demo.ok"]["message"]) == ("skipped", "absent: n/a: only words")
+    assert got["demo.assert"]["status"] == "pass", got["demo.assert"]["message"]

@@ -11,6 +11,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 CHILD = r'''
@@ -108,6 +110,7 @@ def run_child(torch_python: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_realistic_parameters_leave_nothing_at_default_and_follow_the_seed(torch_python):
     found = run_child(torch_python)
     # The fresh model is what the builder must change: its statistics, affine terms and biases are at default.

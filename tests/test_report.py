@@ -1,5 +1,8 @@
+import datetime as dt
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 from harness import report
 from harness.summary import Verdict
@@ -33,7 +36,8 @@ def render(tmp_path):
 
 def test_every_string_from_a_test_or_row_is_escaped(tmp_path):
     html = render(tmp_path).read_text()
-    assert "<script" not in html and "<img" not in html
+    assert html.count("<script") == 1 and "<img" not in html  # the one script is the filter's own
+    assert "pwned" not in html.split("<script>")[1].split("</script>")[0]
     assert "&lt;script&gt;" in html
 
 
@@ -49,28 +53,142 @@ def test_grid_has_a_cell_per_feature_and_row_with_first_line_and_full_message(tm
     assert "line two" in html  # the whole message, behind the expander
 
 
+def glance_summary():
+    """Three rows, a failure, an absent feature, an n/a one, and a benchmark 1.6x slower on one row
+    (`peak_rss_bytes` on the reference): what the overview, its filter and the tables show."""
+    from tests.test_charts import record
+
+    s = make_summary()
+    s["features"].update({"bench.x": {"description": "x " + EVIL, "area": "bench"},
+                          "text.c": {"description": "c", "area": "text"},
+                          "cuda.d": {"description": "d", "area": "cuda"}})
+    base = s["rows"][0]
+    rows = []
+    for name, status, seconds in (("torch-2.14", "fail", 0.010), ("torch-2.13", "pass", 0.010),
+                                  ("nightly", "pass", 0.016)):
+        message = "AssertionError: " + EVIL if status == "fail" else ""
+        row = {**base, "name": name, "timings": {"install_s": 4.0, "phases": {"checks": 30.0, "benchmarks": 12.0}},
+               "features": {"core.a": {"status": status, "message": message},
+                            "vision.b": {"status": "pass", "message": ""},
+                            "bench.x": {"status": "pass", "message": "", "test": "bench/test_b.py::test_x[b1]"},
+                            "text.c": {"status": "absent", "message": "not installed"},
+                            "cuda.d": {"status": "n/a", "message": "no CUDA"}},
+               "benchmarks": {"test_x[b1]": record("test_x[b1]", seconds, peak_rss_bytes=300 * 2**20)}}
+        rows.append(row)
+    s["rows"] = rows
+    return s
+
+
+def render_glance(tmp_path):
+    from harness import perf
+
+    s = glance_summary()
+    out = tmp_path / "index.html"
+    report.write_report(s, Verdict(1, ("torch-2.14: core.a: fail",)), tmp_path / "runs" / "r1", [out],
+                        perf.analyse(s, [], [], calibration={}))
+    return out
+
+
+def test_the_overview_has_a_cell_per_row_and_feature_and_marks_what_the_filter_hides(tmp_path):
+    html = render_glance(tmp_path).read_text()
+    overview = html.split('id="overview"')[1].split("</section>")[0]
+    assert overview.count('class="hc ') == 3 * 5 and 'data-features="5"' in overview
+    # Quiet: every row pass/absent/n/a. core.a fails on one row, bench.x is 1.6x slower on nightly.
+    assert 'data-problems="2"' in overview and "(2 of 5 features)" in overview
+    quiet = set(re.findall(r'<th class="fh[^"]*" data-quiet><a href="#feat-([^"]+)"', overview))
+    assert quiet == {"vision.b", "text.c", "cuda.d"}
+    assert re.search(r'data-status="fail" title="torch-2.14 · core.a: fail\nAssertionError: &lt;script&gt;', overview)
+    assert '<a href="#cell-nightly-bench.x">▲</a>' in overview
+    # The grid's rows carry the same mark, so the filter hides them there too.
+    assert '<tr id="feat-vision.b" data-quiet>' in html and '<tr id="feat-core.a">' in html
+
+
+def test_a_benchmark_cell_shows_its_time_memory_and_ratio_instead_of_pass(tmp_path):
+    html = render_glance(tmp_path).read_text()
+
+    def cell(row):
+        return html.split(f'id="cell-{row}-bench.x"')[1].split("</td>")[0]
+    assert "10 ms · 300 MB" in cell("torch-2.14") and ">ref</span>" in cell("torch-2.14")
+    assert "16 ms · 300 MB" in cell("nightly") and ">1.60x</span>" in cell("nightly")
+    assert ">pass<" not in cell("nightly") and ">pass<" in html.split('id="cell-nightly-vision.b"')[1].split("</td>")[0]
+
+
+def test_the_performance_section_opens_with_one_table_and_folds_the_details(tmp_path):
+    html = render_glance(tmp_path).read_text()
+    perf_html = html.split('id="perf"')[1]
+    table = perf_html.split('id="perf-table"')[1].split("</table>")[0]
+    assert perf_html.index('id="perf-table"') < perf_html.index('<details class="bench"')
+    assert re.search(r'data-state="slower"><a href="#perf-test_x-b1--nightly">1\.60x</a>', table)
+    assert ">ref 10 ms</a>" in table and table.count('class="pc"') == 3
+    assert "<details class=\"bench\" id=\"bench-1\"><summary>test_x[b1]" in perf_html
+
+
+def test_row_timings_open_each_rows_details(tmp_path):
+    html = render_glance(tmp_path).read_text()
+    section = html.split('<section class="rowinfo" id="row-nightly">')[1].split("</section>")[0]
+    assert section.index('id="time-nightly"') < section.index("<th>pins</th>")
+    assert "install 4 s" in section and "checks 30 s" in section and "benchmarks 12 s" in section
+
+
+def test_trend_charts_of_a_benchmark_share_one_scale_and_reach_over_the_year(tmp_path):
+    from harness import perf
+    from tests.test_charts import night
+
+    ids = [(dt.datetime(2026, 1, 1) + dt.timedelta(days=d)).strftime("%Y%m%dT%H%M%SZ") for d in range(100)]
+    history = [night(rid, {"a": {"test_x[b1]": 0.010}, "b": {"test_x[b1]": 0.020}}) for rid in ids[:-1]]
+    s = glance_summary()
+    s["run_id"] = ids[-1]
+    s["rows"] = s["rows"][:2]
+    s["rows"][0]["name"], s["rows"][1]["name"] = "a", "b"
+    out = tmp_path / "index.html"
+    analysed = perf.analyse(s, history, [], calibration={})
+    report.write_report(s, Verdict(0, ()), tmp_path / "runs" / "r1", [out], analysed, history=history)
+    html = out.read_text()
+    assert 'id="trend-year"' in html and html.count('<span class="trend-year">') == 2
+    table = html.split('id="perf-table"')[1].split("</table>")[0]
+    assert re.search(r'>ref 10 ms <small class="perf-note">hist 1\.00x</small>', table)  # against its own runs
+    year = html.split('<span class="trend-year">')[1].split("</span>")[0]
+    assert ">01-01</text>" in year and ">04-10</text>" in year   # all 100 days, not the last 61
+    recent = [part.split("</span>")[0] for part in html.split('<span class="trend-recent has-year">')[1:]]
+    labels = [re.findall(r'text-anchor="end">([^<]+) ms</text>', svg) for svg in recent]
+    assert labels[0] == labels[1] and len(labels[0]) == 2    # one value scale for both rows
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def chromium(*args, tmp_path):
     return subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
          f"--user-data-dir={tmp_path / 'profile'}", *args],
         capture_output=True, text=True, timeout=120)
 
 
-def test_report_opens_in_headless_chromium(tmp_path):
+def test_report_opens_in_headless_chromium(tmp_path, request):
     assert CHROMIUM, "Debian's chromium is a prerequisite of this test (.ci/run installs it)"
-    page = render(tmp_path)
+    page = render_glance(tmp_path)
     dom = chromium("--dump-dom", page.as_uri(), tmp_path=tmp_path).stdout
-    assert 'id="feature-grid"' in dom
-    assert dom.count('class="cell ') == 2
+    assert 'id="feature-grid"' in dom and 'id="overview-grid"' in dom
+    assert dom.count('class="cell ') == 3 * 5 and dom.count('class="hc ') == 3 * 5
     assert "pwned" not in dom.split("<title>")[1].split("</title>")[0]  # the escaped script never ran
-    shot = tmp_path / "shots" / "report-screenshot.png"  # never into the repository's reports/
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    chromium("--window-size=1280,900", f"--screenshot={shot}", page.as_uri(), tmp_path=tmp_path)
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    # The page's script ran: it marks the filter off and counts the features it shows: all five.
+    assert '<body data-filter="all">' in dom and 'data-shown="5"' in dom
+    # Opened with the filter on, only what is not pass/absent/n/a is shown: core.a and bench.x.
+    filtered = chromium("--dump-dom", page.as_uri() + "#only-problems", tmp_path=tmp_path).stdout
+    assert '<body data-filter="problems">' in filtered and 'data-shown="2"' in filtered
+    shots = [tmp_path / "shots" / "report-1400.png", tmp_path / "shots" / "report-1400-filtered.png"]
+    shots[0].parent.mkdir(parents=True, exist_ok=True)  # never into the repository's reports/
+    for shot, url in zip(shots, (page.as_uri(), page.as_uri() + "#only-problems"), strict=True):
+        chromium("--window-size=1400,1000", f"--screenshot={shot}", url, tmp_path=tmp_path)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+        assert int.from_bytes(shot.read_bytes()[16:20], "big") == 1400   # the PNG's width
+    assert shots[0].read_bytes() != shots[1].read_bytes()
+    keep = request.config.getoption("--screenshots")
+    if keep:  # e.g. a CI artefact folder
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for shot in shots:
+            shutil.copyfile(shot, Path(keep) / shot.name)
 
 
 def test_headroom_reads_as_how_many_times_the_error_may_grow():
@@ -107,7 +225,7 @@ def test_a_measured_cell_shows_its_headroom_values_and_drift(tmp_path):
     assert "max_abs 0.00025 (must be ≤ 0.01)" in cell   # measured values in the title
     assert "drift ×25" in cell and "exact" in cell          # drift badge; the exact comparison listed
     assert 'id="drift"' in html and "torch-2.14: vision.b" in html
-    assert "<script" not in html
+    assert html.count("<script") == 1
     # A cell of a feature that measured nothing has no headroom; the exit status is not drift's.
     other = html.split('id="cell-torch-2.14-core.a"')[1].split("</td>\n")[0]
     assert 'class="hr"' not in other and "drift" not in other

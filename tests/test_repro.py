@@ -181,8 +181,8 @@ def test_a_failing_row_gets_a_bundle_that_the_repro_command_verifies_from_the_lo
     assert cells["demo.broken"]["repro"] == "repro/demo.broken--demo-row/" and "repro" not in cells["demo.fine"]
     html = (reports / "index.html").read_text()
     assert 'href="runs/{}/rows/demo-row/../../repro/demo.broken--demo-row/README.md"'.format(run_dir.name) in html
-    issue = subprocess.run([sys.executable, str(ROOT / "ci" / "verdict.py"), "--run-id", run_dir.name, "--reports",
-                            str(reports), "--pages-url", "https://example.invalid/site"],
+    issue = subprocess.run([sys.executable, "-m", "harness", "verdict", "--run-id", run_dir.name, "--reports",
+                            str(reports), "--pages-url", "https://example.invalid/site"], cwd=ROOT,
                            capture_output=True, text=True, timeout=60, check=True).stdout  # the nightly's issue
     assert (f"[demo.broken on demo-row](https://example.invalid/site/runs/{run_dir.name}/repro/"
             f"demo.broken--demo-row/README.md)") in issue

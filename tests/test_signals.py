@@ -48,7 +48,8 @@ def start_matrix(tmp_path, token: str, *args: str, **env) -> subprocess.Popen:
     environ = dict(os.environ, HARNESS_MATRIX=str(matrix), HARNESS_REPORTS=str(tmp_path / "reports"),
                    HARNESS_RUN_ID="signals", HARNESS_SIGNAL_TEST_TOKEN=token, **env)
     log = open(tmp_path / "nox.log", "w")  # noqa: SIM115 - a file, not a pipe nobody drains
-    return subprocess.Popen([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", "matrix", "--",
+    return subprocess.Popen([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir",
+                             str(tmp_path / ".nox"), "-s", "matrix", "--",
                              *args], cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
 

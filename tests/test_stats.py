@@ -38,6 +38,63 @@ def test_t_distribution_is_symmetric():
         assert stats.t_ppf(0.1, df) == pytest.approx(-stats.t_ppf(0.9, df), abs=1e-8)
 
 
+@pytest.mark.parametrize("p,df,expected", [
+    # Far tails, from published tables (the hand-written bisection this replaced clipped at 1000).
+    (0.99995, 1, 6366.1977), (0.9995, 1, 636.61925), (0.9995, 2, 31.599055), (0.9995, 5, 6.8688266),
+    (0.00005, 1, -6366.1977),
+])
+def test_far_tail_t_quantiles_are_not_clipped(p, df, expected):
+    assert stats.t_ppf(p, df) == pytest.approx(expected, rel=1e-7)
+    assert stats.t_cdf(expected, df) == pytest.approx(p, rel=1e-7)
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 5, 9.5, 19, 39, 58.25, 200, 1e4, math.inf])
+def test_distributions_agree_with_scipy_stats_over_a_grid(df):
+    # harness.stats calls the scipy.special functions behind scipy.stats.t / norm directly (fast
+    # scalar ufuncs); this pins them to scipy.stats' own answers.
+    import scipy.stats as sps  # a dependency of the harness
+    dist = sps.norm if math.isinf(df) else sps.t(df)
+    for p in (1e-6, 0.001, 0.005, 0.025, 0.1, 0.5, 0.8, 0.975, 0.995, 0.99995, 1 - 1e-9):
+        assert stats.t_ppf(p, df) == pytest.approx(dist.ppf(p), rel=1e-9)
+    for t in (-50.0, -3.0, -0.5, 0.0, 0.7, 2.0, 8.0, 40.0):
+        assert stats.t_cdf(t, df) == pytest.approx(dist.cdf(t), rel=1e-9, abs=1e-300)
+        assert stats.t_sf(t, df) == pytest.approx(dist.sf(t), rel=1e-9, abs=1e-300)
+
+
+def test_fractional_degrees_of_freedom_lie_between_their_neighbours():
+    # Pooled noise has fractional df (calibration df + history df); t is monotone in df.
+    assert stats.t_ppf(0.995, 8) > stats.t_ppf(0.995, 8.5) > stats.t_ppf(0.995, 9)
+
+
+def test_p_values_far_in_the_tail_stay_positive():
+    # 1 - cdf would cancel to 0 here; the survival function keeps the value.
+    assert 0.0 < stats.t_sf(40.0, 30) < 1e-25
+    est = stats.compare_logs([0.0], [1.0], prior=stats.Noise(0.01, 30))
+    assert 0.0 < est.p_value < 1e-20
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: stats.t_ppf(0.0, 5), "p must lie in"), (lambda: stats.t_ppf(1.0, 5), "p must lie in"),
+    (lambda: stats.t_ppf(0.5, 0), "degrees of freedom"), (lambda: stats.t_cdf(1.0, -1), "degrees of freedom"),
+    (lambda: stats.normal_ppf(1.5), "p must lie in"),
+])
+def test_out_of_domain_arguments_raise_instead_of_clipping(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_reading_benchmark_files_does_not_import_scipy():
+    # The nox process imports harness.summary (benchmark files: median, quantile) with only nox
+    # and uv installed; scipy is imported when a distribution is first used.
+    import subprocess
+    import sys
+    code = ("import sys, harness.summary, harness.perf, harness.stats as s; "
+            "assert 'scipy' not in sys.modules, 'imported'; s.t_ppf(0.9, 3); "
+            "assert 'scipy.special' in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
 def test_the_process_statistic_is_a_low_percentile_with_a_within_process_se():
     rng = random.Random(0)
     quiet = process(rng, 0.01, sigma=0.0, round_cv=0.01, n=100)

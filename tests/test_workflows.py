@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.cli import parser
 from harness.matrix import load_matrix
 from tests.conftest import ROOT
 
@@ -52,7 +53,18 @@ def row_sessions() -> list[dict]:
 
 def test_there_are_workflows_and_scripts():
     assert {p.name for p in WORKFLOWS} >= {"ci.yml", "nightly.yml", "rows.yml"}
-    assert {p.name for p in SCRIPTS} >= {"plan.py", "row.sh", "gather.py", "report.sh", "pages.py", "site.sh"}
+    assert {p.name for p in SCRIPTS} >= {"row.sh", "report.sh", "site.sh", "issue.sh", "setup.sh"}
+    assert [p.name for p in SCRIPTS if p.suffix != ".sh"] == []  # the logic lives in the package's commands
+
+
+HARNESS_CALL = re.compile(r"python -m harness ([a-z-]+)")
+
+
+def test_every_harness_command_the_workflows_call_exists():
+    commands = set(parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    calls = {m.group(1): path.name for path in [*WORKFLOWS, *SCRIPTS] for m in HARNESS_CALL.finditer(path.read_text())}
+    assert set(calls) >= {"plan", "merge", "restore", "publish", "verdict"}, calls  # the scan sees the calls
+    assert {c: f for c, f in calls.items() if c not in commands} == {}
 
 
 def test_actionlint_passes_on_the_workflows():
@@ -84,7 +96,7 @@ def test_every_nox_session_a_workflow_calls_exists(all_sessions):
     names = {s.split("(")[0] for s in all_sessions}
     full = all_sessions
     bases = {call.split("(")[0] for call in calls}
-    assert bases >= {"tests", "lint", "matrix", "report", "resolve"}, calls  # the scan sees the calls
+    assert bases >= {"tests", "lint", "matrix", "resolve", "cases"}, calls  # the scan sees the calls
     for call, files in sorted(calls.items()):
         base = call.split("(")[0]
         assert base in names, f"{sorted(files)} call `nox -s {call}`, which the noxfile does not define"
@@ -104,14 +116,15 @@ def test_the_nightly_fans_the_rows_out_and_gathers_them():
     nightly, rows = load(ROOT / ".github/workflows/nightly.yml"), load(ROOT / ".github/workflows/rows.yml")
     assert nightly["on"]["schedule"][0]["cron"] and "workflow_dispatch" in nightly["on"]
     plan, row = rows["jobs"]["plan"], rows["jobs"]["row"]
-    assert any("ci/plan.py" in step.get("run", "") for step in plan["steps"])  # rows from `nox -l --json`
+    assert any("python -m harness plan" in step.get("run", "") for step in plan["steps"])  # rows from `nox -l --json`
     assert row["strategy"]["fail-fast"] is False
     assert row["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
     assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in row["steps"])
     report = nightly["jobs"]["report"]
     assert set(report["needs"]) == {"rows", "resolve", "corpus"} and "!cancelled()" in report["if"]
     runs = "\n".join(step.get("run", "") for step in report["steps"])
-    for part in ("ci/report.sh", "ci/pages.py restore", "ci/pages.py publish", "ci/site.sh push", "ci/issue.sh"):
+    for part in ("ci/report.sh", "python -m harness restore", "python -m harness publish", "ci/site.sh push",
+                 "ci/issue.sh"):
         assert part in runs, part
     assert report["permissions"] == {"contents": "write", "issues": "write"}
     assert "nox -s resolve" in "\n".join(s.get("run", "") for s in nightly["jobs"]["resolve"]["steps"])
@@ -145,7 +158,7 @@ def test_pull_requests_run_the_tests_and_the_ci_rows():
 
 
 def plan(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "ci" / "plan.py"), *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "harness", "plan", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env=dict(os.environ, GITHUB_OUTPUT="", HARNESS_RUN_ID="R1"))
 
 
@@ -163,8 +176,8 @@ def test_plan_turns_nox_list_into_the_strategy_matrix(tmp_path):
         {"session": "matrix(b)", "name": "matrix", "tags": ["nightly"]},
         {"session": "tests", "name": "tests", "tags": ["ci"]}]))
     out = tmp_path / "github_output"
-    proc = subprocess.run([sys.executable, str(ROOT / "ci" / "plan.py"), "--tag", "ci", "--nox-json", str(listing)],
-                          capture_output=True, text=True, timeout=60,
+    proc = subprocess.run([sys.executable, "-m", "harness", "plan", "--tag", "ci", "--nox-json", str(listing)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, GITHUB_OUTPUT=str(out), HARNESS_RUN_ID="R1"))
     assert proc.returncode == 0, proc.stderr
     assert out.read_text() == 'matrix={"include":[{"row":"a","session":"matrix(a)"}]}\nrows=a\nrun-id=R1\n'

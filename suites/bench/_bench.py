@@ -10,12 +10,20 @@ RPC latency is a wall-clock quantity (two processes and a socket) and is timed i
 Rounds. Each benchmark runs a fixed number of rounds after warm-up rounds, the same in quick
 and full depth, so that a per-process statistic means the same thing in every run. All raw
 rounds land in benchmark.json (`--benchmark-json` always includes them).
+
+Memory. Every benchmark's record also carries the process's peak resident memory over its
+warm-up and timed rounds (and, where the process uses CUDA, torch.cuda.max_memory_allocated):
+`extra_info` fields peak_rss_bytes, rss_before_bytes, peak_rss_method and
+cuda_max_allocated_bytes, measured by suites/bench/_memory.py. Replayed rounds (timed in another
+process) carry the memory that process measured over its rounds.
 """
 from __future__ import annotations
 
 import time
 
 import pytest
+
+from suites.bench import _memory
 
 CPU_CLOCK = time.process_time
 
@@ -26,10 +34,14 @@ def bench(group: str, timer=CPU_CLOCK):
 
 
 def measure(benchmark, fn, *, rounds: int, warmup: int, **extra):
-    """Time `fn` for `rounds` rounds after `warmup` untimed ones; record how it was measured."""
+    """Time `fn` for `rounds` rounds after `warmup` untimed ones; record how it was measured and
+    the peak memory of the process over those rounds (see _memory.track)."""
     benchmark.extra_info.update(rounds_planned=rounds, warmup=warmup, threads=1,
                                 clock=CPU_CLOCK.__name__, **extra)
-    return benchmark.pedantic(fn, rounds=rounds, warmup_rounds=warmup, iterations=1)
+    with _memory.track() as memory:
+        result = benchmark.pedantic(fn, rounds=rounds, warmup_rounds=warmup, iterations=1)
+    benchmark.extra_info.update(memory.result.as_extra_info())
+    return result
 
 
 class ReplayClock:
@@ -56,8 +68,14 @@ class ReplayClock:
         return self._now
 
 
-def replay(benchmark, clock: ReplayClock, durations: list[float], **extra) -> None:
-    """Store externally measured `durations` as the benchmark's rounds."""
+def replay(benchmark, clock: ReplayClock, durations: list[float], memory: dict, **extra) -> None:
+    """Store externally measured `durations` as the benchmark's rounds, with `memory`: the
+    PeakMemory.as_extra_info() fields the measuring process recorded over those rounds.
+    ValueError when a field is missing (every benchmark record carries memory)."""
+    missing = sorted(set(_memory.PeakMemory(0, 0, "").as_extra_info()) - set(memory))
+    if missing:
+        raise ValueError(f"replayed rounds came without the memory fields {missing}")
     clock.load(durations)
-    benchmark.extra_info.update(rounds_planned=len(durations), clock=clock.__name__, **extra)
+    benchmark.extra_info.update(rounds_planned=len(durations), clock=clock.__name__, **memory,
+                                **extra)
     benchmark.pedantic(lambda: None, rounds=len(durations), warmup_rounds=0, iterations=1)

@@ -1,5 +1,6 @@
 """Time RPC round trips between two local processes: `python -m suites.bench._rpc_roundtrip DIR
-ROUNDS WARMUP`. Writes DIR/rounds.json: {"rounds": [seconds...], "correct": bool}.
+ROUNDS WARMUP`. Writes DIR/rounds.json: {"rounds": [seconds...], "correct": bool, "memory":
+{PeakMemory.as_extra_info() of rank 0 (the caller) over its warm-up and timed calls}}.
 
 The launcher imports torch once and forks rank 0 (the caller) and rank 1 (the callee), both in
 its process group, so harness.isolate kills the whole tree on a timeout. Rank 0 times each
@@ -15,6 +16,8 @@ import os
 import sys
 import time
 
+from suites.bench import _memory
+
 
 def serve(workdir: str, rank: int, rounds: int, warmup: int) -> None:
     import torch
@@ -28,15 +31,17 @@ def serve(workdir: str, rank: int, rounds: int, warmup: int) -> None:
     if rank == 0:
         x = torch.arange(16, dtype=torch.float32)
         times, correct = [], True
-        for i in range(warmup + rounds):
-            start = time.perf_counter()
-            y = rpc.rpc_sync("worker1", torch.add, args=(x, 1))
-            elapsed = time.perf_counter() - start
-            correct = correct and torch.equal(y, x + 1)
-            if i >= warmup:
-                times.append(elapsed)
+        with _memory.track() as memory:
+            for i in range(warmup + rounds):
+                start = time.perf_counter()
+                y = rpc.rpc_sync("worker1", torch.add, args=(x, 1))
+                elapsed = time.perf_counter() - start
+                correct = correct and torch.equal(y, x + 1)
+                if i >= warmup:
+                    times.append(elapsed)
         with open(os.path.join(workdir, "rounds.json"), "w") as fh:
-            json.dump({"rounds": times, "correct": bool(correct)}, fh)
+            json.dump({"rounds": times, "correct": bool(correct),
+                       "memory": memory.result.as_extra_info()}, fh)
     rpc.shutdown()
 
 

@@ -42,7 +42,8 @@ def test_java_forward_latency(torch, torchvision, benchmark, request, tmp_path, 
     example = torch.rand(*SHAPE, generator=torch.Generator().manual_seed(1))
     example.numpy().astype("<f4").tofile(tmp_path / "input.f32")
     args = [str(tmp_path / "model.pt"), str(tmp_path / "input.f32"), ",".join(map(str, SHAPE)),
-            str(tmp_path / "output.f32"), str(WARMUP), str(ROUNDS), str(tmp_path / "rounds.txt")]
+            str(tmp_path / "output.f32"), str(WARMUP), str(ROUNDS), str(tmp_path / "rounds.txt"),
+            str(tmp_path / "memory.txt")]
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the JVM's libtorch reads it at start
     _java_build.run_java(tools["java"], bindings, f"{classes}{os.pathsep}{bindings.classpath}",
                          "ForwardLatency", args, tmp_path)
@@ -54,4 +55,7 @@ def test_java_forward_latency(torch, torchvision, benchmark, request, tmp_path, 
     assert torch.allclose(actual.reshape(expected.shape), expected, rtol=RTOL, atol=ATOL)
     rounds = [float(line) for line in (tmp_path / "rounds.txt").read_text().split()]
     assert len(rounds) == ROUNDS and min(rounds) > 0
-    replay(benchmark, CLOCK, rounds, warmup=WARMUP, threads=1, batch=1)
+    memory = dict(line.split() for line in (tmp_path / "memory.txt").read_text().splitlines())
+    memory = {name: value if name == "peak_rss_method" else int(value) for name, value in memory.items()}
+    memory["cuda_max_allocated_bytes"] = None  # the JVM runs libtorch on the CPU
+    replay(benchmark, CLOCK, rounds, memory, warmup=WARMUP, threads=1, batch=1)

@@ -29,4 +29,5 @@ def test_rpc_roundtrip(torch, benchmark, tmp_path):
     result = json.loads((tmp_path / "rounds.json").read_text())
     assert result["correct"], "the callee's torch.add differs from the local one"
     assert len(result["rounds"]) == ROUNDS
-    replay(benchmark, CLOCK, result["rounds"], warmup=WARMUP, transport="tensorpipe/uv")
+    replay(benchmark, CLOCK, result["rounds"], result["memory"], warmup=WARMUP,
+           transport="tensorpipe/uv")

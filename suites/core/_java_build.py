@@ -17,10 +17,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from harness.isolate import Completed, run
-from harness.plugin import ABSENT
+from harness.plugin import skip_as
+from harness.status import Status
 
 SOURCES = Path(__file__).resolve().parent / "java"
 # A loaded 2-core machine can take several times the ~25 s of an idle one; the bound still
@@ -115,9 +114,9 @@ def official_bindings() -> Bindings:
     """The official jar and JNI library the user pointed at, or the feature is absent."""
     jars, library = os.environ.get(JAR_ENV), os.environ.get(JNI_LIB_ENV)
     if not (jars and library):
-        pytest.skip(f"{ABSENT}{JAR_ENV} and {JNI_LIB_ENV} are not set; the official "
-                    f"pytorch_java_only bindings ended at 2.1.0 ({OFFICIAL_BINDINGS_RELEASES}) "
-                    f"and JNI left the libtorch builds: {OFFICIAL_BINDINGS_SOURCE}")
+        skip_as(Status.ABSENT, f"{JAR_ENV} and {JNI_LIB_ENV} are not set; the official "
+                f"pytorch_java_only bindings ended at 2.1.0 ({OFFICIAL_BINDINGS_RELEASES}) "
+                f"and JNI left the libtorch builds: {OFFICIAL_BINDINGS_SOURCE}")
     library_dir = Path(library).resolve().parent
     return Bindings(jars, library_dir, (str(library_dir),))
 

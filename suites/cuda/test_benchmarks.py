@@ -2,6 +2,7 @@
 import pytest
 
 from suites import _models
+from suites.bench import _memory
 
 ROUNDS, WARMUP = 30, 5
 
@@ -27,9 +28,13 @@ def test_resnet50_fp16_batch64_forward(torch, torchvision, benchmark):
         torch.cuda.synchronize()
         events.append(start.elapsed_time(end) / 1000.0)
 
-    with torch.no_grad():
+    # Peak resident memory of the process and torch.cuda.max_memory_allocated over the rounds,
+    # in the fields every benchmark record carries (suites/bench/_memory.py).
+    with torch.no_grad(), _memory.track() as memory:
         benchmark.pedantic(forward, rounds=ROUNDS, warmup_rounds=WARMUP, iterations=1)
     timed = events[WARMUP:]
+    benchmark.extra_info.update(memory.result.as_extra_info())
+    assert memory.result.cuda_max_allocated_bytes, "torch.cuda.max_memory_allocated read 0 on a CUDA run"
     benchmark.extra_info.update(
         timer="cuda-events", device=torch.cuda.get_device_name(0), cuda_event_rounds=timed,
         spread=max(timed) / min(timed) - 1,

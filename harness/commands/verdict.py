@@ -1,7 +1,8 @@
-#!/usr/bin/env python3
-"""A run's verdict as Markdown: the job summary on GitHub and the body of the nightly's issue.
+"""`python -m harness verdict --run-id ID`: a run's verdict as Markdown.
 
-    python ci/verdict.py --run-id ID [--reports reports] [--run-url URL] [--pages-url URL]
+The job summary on GitHub and the body of the nightly's issue. A run without a readable
+summary.json gets a "no report" verdict rather than an error: the step that writes the job
+summary runs after a failed report too.
 """
 from __future__ import annotations
 
@@ -11,12 +12,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import fsio, settings, summary
 
-from harness import fsio, settings, summary  # noqa: E402 - the harness beside this script
-
-SHOWN = 50
+SHOWN = 50  # changes listed; the rest are counted
 
 
 def _cell(text: object) -> str:
@@ -24,6 +22,8 @@ def _cell(text: object) -> str:
 
 
 def markdown(s: dict | None, run_id: str, run_url: str = "", pages_url: str = "") -> str:
+    """The verdict of summary `s` (None: no report) for run `run_id`, with links to the workflow
+    run and the published report when given. A summary of another run counts as no report."""
     links = []
     if pages_url:
         links.append(f"[report]({pages_url.rstrip('/')}/runs/{run_id}/index.html)")
@@ -63,20 +63,22 @@ def markdown(s: dict | None, run_id: str, run_url: str = "", pages_url: str = ""
     return "\n".join(lines) + tail
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run-id", required=True)
-    p.add_argument("--reports", type=Path, default=settings.current().reports)
-    p.add_argument("--run-url", default="")
-    p.add_argument("--pages-url", default="", help="where the site is served (GitHub Pages)")
-    args = p.parse_args(argv)
+def run(run_id: str, reports: Path, run_url: str = "", pages_url: str = "") -> str:
+    """The Markdown verdict of reports/runs/`run_id`/summary.json (see `markdown`)."""
     try:
-        s = fsio.read_json(summary.runs_dir(args.reports) / args.run_id / "summary.json")
+        s = fsio.read_json(summary.runs_dir(reports) / run_id / "summary.json")
     except (OSError, json.JSONDecodeError):
         s = None
-    sys.stdout.write(markdown(s, args.run_id, args.run_url, args.pages_url))
+    return markdown(s, run_id, run_url, pages_url)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run-id", required=True)
+    p.add_argument("--reports", type=Path, default=None, help="default: $HARNESS_REPORTS or reports/")
+    p.add_argument("--run-url", default="", help="the workflow run, linked")
+    p.add_argument("--pages-url", default="", help="where the site is served (GitHub Pages)")
+
+
+def main(args: argparse.Namespace) -> int:
+    sys.stdout.write(run(args.run_id, args.reports or settings.current().reports, args.run_url, args.pages_url))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

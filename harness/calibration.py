@@ -1,0 +1,90 @@
+"""Calibration files: the process-to-process noise of each benchmark on this machine.
+
+`python -m harness.calibrate` writes one file per A/A calibration, <timestamp>.json in the
+settings' calibration folder ($HARNESS_CALIBRATION):
+
+    {"created": "20261126T101500Z", "host": "...", "cpus": 2, "python": "...", "pairs": 20,
+     "benchmarks": {"test_mfcc[b1]": {"sigma": 0.027, "df": 39, "sigma_pair": ..., ...}}}
+
+`sigma` is the SD of the log per-process statistic (stats.log_stat) over all processes, `df` its
+degrees of freedom. The regression rule (harness/perf.py) takes each benchmark's prior noise from
+the newest usable file (load_calibration, prior_noise), or from the built-in table below when this
+machine has none.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness import settings, stats
+
+# The built-in table, used until this machine has a calibration file: the process-to-process SD
+# of the log statistic that `python -m harness.calibrate --pairs 20` measured on the 2-core
+# development machine (t214 venv, 40 processes, 2026-11-26), at least DEFAULT_FLOOR because other
+# machines differ; benchmarks it did not measure get DEFAULT_NOISE (above the largest figure it
+# saw, Java's 5.9%).
+BUILT_IN_SOURCE = "built-in A/A calibration (2026-11-26)"
+DEFAULT_DF = 39
+DEFAULT_FLOOR = 0.02
+DEFAULT_SIGMA = {
+    "test_java_forward_latency": 0.059, "test_lowpass_biquad[b16]": 0.041,
+    "test_lowpass_biquad[b1]": 0.038, "test_mfcc[b16]": 0.014, "test_mfcc[b1]": 0.027,
+    "test_mobilenet_v2_lite_interpreter": 0.024, "test_onnxruntime_resnet18": 0.004,
+    "test_resnet18_eager[b1]": 0.028, "test_resnet18_int8[b1]": 0.010,
+    "test_resnet18_scripted[b1]": 0.020, "test_rpc_roundtrip": 0.036,
+    "test_spectrogram[b16]": 0.026, "test_spectrogram[b1]": 0.015,
+}
+DEFAULT_NOISE = stats.Noise(sigma=0.06, df=DEFAULT_DF, source=BUILT_IN_SOURCE)
+CALIBRATION_SOURCE = "calibration"   # the label of an entry whose file says nothing of its origin
+
+
+def source_label(data: dict) -> str | None:
+    """How reports name a calibration file's figures: 'calibration <created> on <host>' as far as
+    the file records them; None when it records neither (then they are just 'calibration')."""
+    created, host = data.get("created"), data.get("host")
+    parts = [CALIBRATION_SOURCE]
+    if isinstance(created, str) and created:
+        parts.append(created)
+    if isinstance(host, str) and host:
+        parts.append(f"on {host}")
+    return " ".join(parts) if len(parts) > 1 else None
+
+
+def load_calibration(where: str | Path | None = None) -> tuple[dict[str, dict], list[str]]:
+    """The newest usable calibration: `where` is a file or a directory of <timestamp>.json
+    (default: the settings' calibration folder, read at call time).
+
+    Returns ({benchmark: {"sigma", "df", ...}}, warnings): each entry as the file has it, plus
+    "source" (source_label) when the file records when or where it was made. A corrupt file is reported in the warnings
+    and left alone, and the next older usable one is used; none usable gives ({}, warnings)."""
+    where = Path(where or settings.current().calibration)
+    files = sorted(where.glob("*.json"), reverse=True) if where.is_dir() else [where]
+    problems: list[str] = []
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            entries = data["benchmarks"]
+            for name, entry in entries.items():
+                if not (float(entry["sigma"]) >= 0 and float(entry["df"]) > 0):
+                    raise ValueError(f"{name}: sigma/df out of range")
+            label = source_label(data)
+            if label is None:
+                return entries, problems
+            return {name: dict(entry, source=label) for name, entry in entries.items()}, problems
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            problems.append(f"{path}: unusable calibration file, left as it is ({exc})")
+    return {}, problems
+
+
+def prior_noise(name: str, calibration: dict[str, dict]) -> stats.Noise:
+    """The prior process noise of benchmark `name`: its calibration entry ({"sigma", "df"},
+    optional "source"), else the built-in figure (at least DEFAULT_FLOOR), else DEFAULT_NOISE."""
+    entry = calibration.get(name)
+    if entry:
+        return stats.Noise(float(entry["sigma"]), float(entry["df"]),
+                           str(entry.get("source") or CALIBRATION_SOURCE))
+    if name in DEFAULT_SIGMA:
+        return stats.Noise(max(DEFAULT_SIGMA[name], DEFAULT_FLOOR), DEFAULT_DF, BUILT_IN_SOURCE)
+    return DEFAULT_NOISE

@@ -1,0 +1,60 @@
+"""harness.calibration: calibration files, their labels, and the prior noise the rule starts from."""
+import pytest
+
+from harness import calibration, fsio, perf, stats
+
+
+def write(folder, stamp, benchmarks, **fields):
+    fsio.write_json(folder / f"{stamp}.json", {**fields, "benchmarks": benchmarks})
+
+
+def test_entries_are_labelled_with_when_and_where_the_calibration_was_made(tmp_path):
+    write(tmp_path, "20261101T000000Z", {"test_op": {"sigma": 0.04, "df": 19}},
+          created="20261101T000000Z", host="runner-7")
+    entries, problems = calibration.load_calibration(tmp_path)
+    assert problems == []
+    assert entries["test_op"] == {"sigma": 0.04, "df": 19,
+                                  "source": "calibration 20261101T000000Z on runner-7"}
+
+
+def test_a_file_that_does_not_say_where_it_came_from_keeps_its_entries_as_they_are(tmp_path):
+    write(tmp_path, "20261101T000000Z", {"test_op": {"sigma": 0.04, "df": 19}})
+    entries, _ = calibration.load_calibration(tmp_path / "20261101T000000Z.json")
+    assert entries == {"test_op": {"sigma": 0.04, "df": 19}}
+    assert calibration.prior_noise("test_op", entries).source == calibration.CALIBRATION_SOURCE
+
+
+@pytest.mark.parametrize("entry", [{"sigma": -0.1, "df": 9}, {"sigma": 0.1, "df": 0}, {"df": 9},
+                                   "0.03"])
+def test_an_out_of_range_entry_makes_the_file_unusable_and_the_older_one_is_used(tmp_path, entry):
+    write(tmp_path, "20261101T000000Z", {"test_op": {"sigma": 0.04, "df": 19}}, host="old")
+    write(tmp_path, "20261102T000000Z", {"test_op": entry}, host="new")
+    entries, problems = calibration.load_calibration(tmp_path)
+    assert entries["test_op"]["source"] == "calibration on old"
+    assert len(problems) == 1 and "20261102T000000Z.json: unusable calibration file" in problems[0]
+
+
+def test_no_calibration_folder_means_no_entries_and_no_warning(tmp_path):
+    assert calibration.load_calibration(tmp_path / "none") == ({}, [])
+
+
+def test_prior_noise_prefers_the_calibration_then_the_built_in_table_then_the_default():
+    entries = {"test_op": {"sigma": 0.031, "df": 39, "source": "calibration on ci"}}
+    assert calibration.prior_noise("test_op", entries) == stats.Noise(0.031, 39, "calibration on ci")
+    built_in = calibration.prior_noise("test_onnxruntime_resnet18", {})  # 0.4% in the table
+    assert built_in == stats.Noise(calibration.DEFAULT_FLOOR, calibration.DEFAULT_DF,
+                                   calibration.BUILT_IN_SOURCE)
+    assert calibration.prior_noise("test_mfcc[b1]", {}).sigma == calibration.DEFAULT_SIGMA["test_mfcc[b1]"]
+    assert calibration.prior_noise("test_unknown", {}) is calibration.DEFAULT_NOISE
+    assert calibration.DEFAULT_NOISE.sigma > max(calibration.DEFAULT_SIGMA.values())
+
+
+def test_the_report_names_the_calibration_its_noise_came_from(tmp_path):
+    write(tmp_path, "20261101T000000Z", {"test_op": {"sigma": 0.03, "df": 19}},
+          created="20261101T000000Z", host="runner-7")
+    entries, _ = perf.load_calibration(tmp_path)  # still importable through perf
+    run = {"run_id": "20261126T000000Z", "rows": [{"name": "r", "benchmarks": {"test_op": {
+        "group": "g", "clock": "process_time", "rounds": [0.01 + i * 1e-5 for i in range(30)]}}}]}
+    report = perf.analyse(run, [], [], entries)
+    assert report.noise["test_op"]["source"] == "calibration 20261101T000000Z on runner-7"
+    assert report.noise["test_op"]["sigma"] == pytest.approx(0.03)  # pooled with nothing else

@@ -13,7 +13,7 @@ this harness knows raises ArtefactError. summary.json's model is harness.summary
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, ClassVar, Union
 
 from harness.status import Status
@@ -47,14 +47,11 @@ def _enum(kind: type[Enum], value: Any, what: str):
         raise ArtefactError(f"{what}: {value!r} is not one of {allowed}") from None
 
 
-class InstallStatus(str, Enum):
+class InstallStatus(StrEnum):
     """install.json's `status` (and each summary row's `install.status`)."""
 
     OK = "ok"
     FAILED = "install-failed"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -94,8 +94,8 @@ def value_scale(values: list[float]) -> tuple[float, float] | None:
 def date_span(run_ids: list[str]) -> tuple[dt.datetime, dt.datetime] | None:
     """(first, last) date of the runs, or None when one of them is not a date (then charts space
     runs evenly)."""
-    dates = [run_date(r) for r in run_ids]
-    if not dates or any(d is None for d in dates):
+    dates = [d for d in map(run_date, run_ids) if d is not None]
+    if not dates or len(dates) < len(run_ids):
         return None
     return min(dates), max(dates)
 
@@ -119,7 +119,7 @@ def trend(points: list[tuple[str, float, bool]], change_runs: list[str], *,
         return ""
     pad, axis = 6, 12
     values = [v for _, v, _ in points]
-    lo, hi = scale or value_scale(values)
+    lo, hi = scale or value_scale(values) or (0.0, 1.0)  # values is not empty here
     if hi <= lo:
         hi = lo + 1.0
     dates = [run_date(run) for run, _, _ in points]
@@ -131,8 +131,9 @@ def trend(points: list[tuple[str, float, bool]], change_runs: list[str], *,
     seconds = (span[1] - span[0]).total_seconds() if span else 0.0
 
     def x_of(i: int) -> float:
-        if span and seconds > 0:
-            return pad + plot_w * (dates[i] - span[0]).total_seconds() / seconds
+        when = dates[i]
+        if span and seconds > 0 and when is not None:
+            return pad + plot_w * (when - span[0]).total_seconds() / seconds
         return pad + plot_w * (i / (n - 1) if n > 1 else 0.5)
 
     def y_of(v: float) -> float:

@@ -150,7 +150,7 @@ def _values(summary: dict, names: list[str]) -> dict[tuple[str, str], tuple[str,
         for name in names:
             record = records.get(name)
             rounds = record.get("rounds") if isinstance(record, dict) else None
-            if _usable(rounds):
+            if isinstance(record, dict) and rounds is not None and _usable(rounds):
                 out[(name, row.get("name"))] = (str(record.get("clock")), stats.process_stat(rounds))
     return out
 

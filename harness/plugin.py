@@ -46,7 +46,7 @@ FAULTS = {"Segmentation fault": "SIGSEGV", "Aborted": "SIGABRT", "Bus error": "S
           "Floating point exception": "SIGFPE", "Illegal instruction": "SIGILL"}
 
 
-class StatusSkip(pytest.skip.Exception):  # type: ignore[name-defined,misc]  # pytest's documented Skipped
+class StatusSkip(pytest.skip.Exception):  # type: ignore[name-defined]  # pytest's documented Skipped
     """A skip that stands for a harness status (`absent`, `n/a`, `skipped`), carried as `.status`."""
 
     __module__ = "builtins"  # reads "StatusSkip: <reason>" in pytest's output, as its own "Skipped: <reason>"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     ERROR = "error"
@@ -18,9 +18,6 @@ class Status(str, Enum):
     KNOWN_FAILURE = "known-failure"
     FIXED = "fixed"
     NOT_APPLICABLE = "n/a"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # Worst first: when several tests check one feature, the worst outcome is the feature's.
@@ -90,11 +87,13 @@ def first_line(text: str, limit: int = 300) -> str:
 def exception_chain(exc: BaseException) -> list[BaseException]:
     """`exc` and the exceptions behind it, outermost first: `raise ... from` causes, else the exception
     being handled when it was raised (unless suppressed with `from None`)."""
-    chain, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        chain.append(exc)
-        seen.add(id(exc))
-        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        chain.append(current)
+        seen.add(id(current))
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
     return chain
 
 

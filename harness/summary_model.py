@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from importlib import resources
 from typing import Any
 
@@ -23,14 +23,11 @@ SCHEMA_FILE = "summary.schema.json"  # under harness/schemas/ (package data)
 TOP = ("complete", "missing_rows", "run_id", "started", "finished", "matrix", "depth", "mode", "features", "rows")
 
 
-class VerdictStatus(str, Enum):
+class VerdictStatus(StrEnum):
     """The run against its expectations: exit 0 as expected, exit 1 changed."""
 
     AS_EXPECTED = "as-expected"
     CHANGED = "changed"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -96,7 +93,7 @@ class Row:
         what = f"{what}: row {data['name']}"
         install = data.get("install") or {}
         try:
-            status = InstallStatus(install.get("status"))
+            status = InstallStatus(str(install.get("status")))
             for cell in (data.get("features") or {}).values():
                 Status(cell["status"])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -28,9 +28,10 @@ def binary() -> str:
     return find_uv_bin()
 
 
-def run(args: list[str], timeout: float = TIMEOUT, input: str | None = None) -> isolate.Completed:
-    """`uv ARGS` through isolate.run; a timeout is status 124 and a crash status 1, with the
-    reason on stderr, so callers read one shape."""
+def run(args: list[str], timeout: float | None = None, input: str | None = None) -> isolate.Completed:
+    """`uv ARGS` through isolate.run, bounded by `timeout` seconds (default TIMEOUT); a timeout is
+    status 124 and a crash status 1, with the reason on stderr, so callers read one shape."""
+    timeout = TIMEOUT if timeout is None else timeout
     try:
         return isolate.run([binary(), *args], timeout, input=input)
     except isolate.CheckTimeout:

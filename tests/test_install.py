@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from harness import install
+from harness import install, uv as uv_module
 from harness.matrix import Row
 
 FAKE_UV = textwrap.dedent('''\
@@ -44,7 +44,7 @@ def uv(tmp_path, monkeypatch):
     script.write_text(FAKE_UV.format(python=sys.executable))
     script.chmod(0o755)
     (folder / "plan.json").write_text("{}")
-    monkeypatch.setattr(install, "uv_binary", lambda: str(script))
+    monkeypatch.setattr(uv_module, "binary", lambda: str(script))
 
     def plan(**answers):
         (folder / "plan.json").write_text(json.dumps({k.replace("_", " "): v for k, v in answers.items()}))
@@ -66,7 +66,8 @@ def test_a_row_is_compiled_into_a_lock_then_synced_to_exactly_it(tmp_path, uv):
     assert compile_[compile_.index("-o") + 1] == str(out / "requirements.lock")
     assert sync[:2] == ["pip", "sync"] and sync[-1] == str(out / "requirements.lock")
     recorded = json.loads((out / "install.json").read_text())
-    assert recorded == {"status": "ok", "message": "", "seconds": result.seconds, "pins": {"torch": "2.3.1"},
+    assert recorded == {"schema_version": 2, "status": "ok", "message": "", "seconds": result.seconds,
+                        "pins": {"torch": "2.3.1"},
                         "requirements": ["torch==2.3.1", "numpy<2"]}
 
 
@@ -94,9 +95,9 @@ def test_a_failed_sync_is_install_failed_and_a_silent_failure_names_the_status(t
 def test_a_hung_uv_is_killed_at_the_bound_and_the_row_says_so(tmp_path, uv, monkeypatch):
     plan, _ = uv
     plan(pip_compile={"hang": True})
-    monkeypatch.setattr(install, "INSTALL_TIMEOUT", 2)
+    monkeypatch.setattr(uv_module, "TIMEOUT", 2)
     result = install.install_row(ROW, "py", tmp_path / "row")
-    assert not result.ok and result.message == "resolution failed: uv compile exceeded 2s"
+    assert not result.ok and result.message == "resolution failed: uv pip compile exceeded 2 s"
     assert result.seconds < 30
 
 

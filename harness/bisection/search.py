@@ -7,24 +7,21 @@ skipped and the search steps around it; a release that gives both answers is fla
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Callable
 
 from harness import stats
 from harness.status import Status
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     GOOD = "good"
     BAD = "bad"
     SKIP = "skip"     # cannot be told: not installable, or the check could not run there
     FLAKY = "flaky"   # both good and bad on the same release
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """How a search ended (str-valued: the JSON holds the value)."""
 
     BOUNDARY = "boundary"                # last good and first bad are adjacent candidates
@@ -33,9 +30,6 @@ class Outcome(str, Enum):
     GOOD_END_BAD = "good-end-is-bad"     # the ends do not bracket a change
     BAD_END_GOOD = "bad-end-is-good"
     END_UNTESTABLE = "end-untestable"    # an end could not be installed or checked
-
-    def __str__(self) -> str:
-        return self.value
 
 
 BOUNDARY, FLAKY, SKIPPED = Outcome.BOUNDARY, Outcome.FLAKY, Outcome.SKIPPED

@@ -6,23 +6,20 @@ Version 0 is the map written before the version was recorded: the same fields, r
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 SCHEMA_VERSION = 1
 
 
-class AnswerStatus(str, Enum):
+class AnswerStatus(StrEnum):
     """The resolver's answer about one pair."""
 
     OK = "ok"              # resolves
     CONFLICT = "conflict"  # the resolver's own verdict: no solution
     ERROR = "error"        # could not be asked (network, timeout): never cached
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """How the matrix rows (or the corpus) that installed a pair fared on its library's area."""
 
     WORKS = "works"
@@ -30,9 +27,6 @@ class Outcome(str, Enum):
     BREAKS = "breaks"
     INSTALL_FAILED = "install-failed"
     NOT_RUN = "not-run"                # installed, no check of the area ran
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

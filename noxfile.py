@@ -148,3 +148,10 @@ def bisect(session):
     """Find the release that broke a feature (or slowed a benchmark) between a good and a bad row."""
     session.install(*HARNESS_DEPS, "uv")
     session.run("python", "-m", "harness.bisection", *session.posargs, env={"PYTHONPATH": os.getcwd()})
+
+
+@nox.session(reuse_venv=True)
+def repro(session):
+    """Rebuild a new failure's environment from its bundle's lock and check that its script reproduces it."""
+    session.install(*HARNESS_DEPS, "uv")
+    session.run("python", "-m", "harness.repro_cmd", *session.posargs, env={"PYTHONPATH": os.getcwd()})

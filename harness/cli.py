@@ -6,7 +6,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from harness import runs, settings
+from harness import repro, runs, settings
 from harness.commands import NAMES as COMMANDS
 from harness.commands import CommandError
 from harness import summary as summ
@@ -66,6 +66,8 @@ def cmd_report(args) -> int:
 
     drifts = drift.annotate(summary, history)  # an early warning: never changes the exit status
     verdict = summ.verdict(summary, regressions)
+    # New failures and confirmed regressions: repro/<feature>--<row>/, linked from the cell.
+    repro.write_bundles(run_dir, summary, history, perf.regressions)
     summary["verdict"] = verdict.to_json()
     from harness.report import write_report
 

@@ -52,6 +52,14 @@ def markdown(s: dict | None, run_id: str, run_url: str = "", pages_url: str = ""
         lines += [f"- {_cell(p)[:400]}" for p in problems[:SHOWN]]
         if len(problems) > SHOWN:
             lines.append(f"- … and {len(problems) - SHOWN} more (see the report)")
+    bundles = [(row["name"], fid, cell["repro"]) for row in s.get("rows", [])
+               for fid, cell in sorted(row.get("features", {}).items()) if cell.get("repro")]
+    if bundles:
+        base = f"{pages_url.rstrip('/')}/runs/{run_id}/" if pages_url else f"runs/{run_id}/"
+        lines += ["", "### Reproductions", "",
+                  "A standalone script, the row's lock and environment, and a README to paste upstream; "
+                  "`nox -s repro -- FEATURE ROW` verifies one.", ""]
+        lines += [f"- [{_cell(fid)} on {_cell(row)}]({base}{path}README.md)" for row, fid, path in bundles[:SHOWN]]
     return "\n".join(lines) + tail
 
 

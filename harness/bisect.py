@@ -36,7 +36,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from harness import fsio, isolate, releases, settings, stats
+from harness import external, fsio, isolate, releases, settings, stats
 from harness import summary as summ
 from harness.collect import BENCHMARKS, INSTALL, RESULTS, read_records
 from harness.install import create_venv, install_row
@@ -471,6 +471,9 @@ class Prober:
         """The tests that check the target here, collected in the candidate (parameters may differ)."""
         if cand.tests is not None:
             return cand.tests
+        if self.args.ext:  # EXTERNAL HOOK: the project's module, as the row's records name it
+            cand.tests = self.args.ext.tests()
+            return cand.tests
         records_file = self.out / cand.label / "collect.jsonl"
         records_file.unlink(missing_ok=True)
         where = [str(settings.current().suites / s) for s in (self.args.suites or [self.target.area or "."])]
@@ -505,7 +508,8 @@ class Prober:
         feature = self.target.feature or next(iter(tests.values()))[0]
         extra = ["--", *self.args.pytest_args] if self.args.pytest_args else []
         _run([str(cand.venv / "bin" / "python"), "-m", "harness", "run-suites", "--out", str(run_dir),
-              "--depth", self.args.depth, "--timeout", str(self.args.timeout), "--suites", *tests,
+              "--depth", self.args.depth, "--timeout", str(self.args.timeout),
+              *(self.args.ext.run_suites_args() if self.args.ext else ["--suites", *tests]),  # EXTERNAL HOOK
               *extra], timeout=self.args.timeout + 120)
         row = summ.build_row(run_dir, self.registry, [])
         cell = row["features"].get(feature)
@@ -709,6 +713,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--run", default=None, help="run whose grid this explains (default: the newest)")
     p.add_argument("--row", default=None, help="grid row this explains (default: the bad row)")
     p.add_argument("--list", action="store_true", help="only list the candidates and their pairings")
+    p.add_argument("--external", action="append", default=[], metavar="PATH",  # EXTERNAL HOOK
+                   help="the project of an ext.<name>.* target (default: the matrix's [[external]], then the run's)")
     p.epilog = "Arguments after a lone -- go to pytest (e.g. -- -k split)."
     return p
 
@@ -742,8 +748,12 @@ def main(argv: list[str] | None = None) -> int:
     work = None
     try:
         registry = load_registry()
-        target = target_of(args.target, registry)
-        matrix = {r.name: r for r in load_matrix(args.matrix).rows}
+        loaded = load_matrix(args.matrix)
+        # EXTERNAL HOOK: an ext.<name>.<module> feature runs its project's module (harness.external.BisectTarget)
+        args.ext = external.bisect_target(args.target, args.external, loaded.externals + external.run_externals(
+            summ._read(result_dir(args) / summ.RUN_META, {})))
+        target = Target(args.target, args.target, False, None) if args.ext else target_of(args.target, registry)
+        matrix = {r.name: r for r in loaded.rows}
         good, bad = end_rows(args.good, args.bad, matrix)
         if args.with_:
             added = parse_pins(args.with_)

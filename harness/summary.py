@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import collect, fsio, settings
+from harness import collect, external, fsio, settings
 from harness.expectations import Known, apply, explain
 from harness.perf import load_benchmarks
 from harness.registry import Feature
@@ -62,7 +62,7 @@ def build_row(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
     env = _read(row_dir / "env.json", {}, damaged)
     installed = env.get("installed", {})
     exit_info = _read(row_dir / collect.PYTEST_EXIT, {}, damaged)
-    records = collect.read_records(row_dir / collect.RESULTS)
+    records = collect.read_records(row_dir / collect.RESULTS) + external.records(row_dir)  # ext/<name>/ node ids
     name = row_dir.name
     if install.get("status") != "ok":
         outcomes = collect.install_failed(registry, install.get("message", ""))
@@ -133,6 +133,7 @@ def _with_measurements(features: dict[str, dict], measured: dict[str, list[dict]
 def build_summary(run_dir: Path, registry: dict[str, Feature], known: list[Known],
                   row_order: list[str] | None = None) -> dict:
     meta = _read(run_dir / RUN_META, {})
+    registry = {**registry, **external.collected_features(run_dir)}  # ext.* features: what their rows collected
     row_dirs = [p for p in (run_dir / "rows").iterdir() if p.is_dir()] if (run_dir / "rows").exists() else []
     order = {name: i for i, name in enumerate(row_order or meta.get("rows", []))}
     row_dirs.sort(key=lambda p: (order.get(p.name, len(order)), p.name))

@@ -46,7 +46,8 @@ def _module(config: pytest.Config, path: Path) -> str:
 
 
 def _summary(doc: str | None, fallback: str) -> str:
-    return first_line((doc or "").strip()) or fallback
+    """A module docstring's first paragraph, on one line (the feature's description)."""
+    return " ".join((doc or "").strip().split("\n\n")[0].split()) or fallback
 
 
 def item_features(name: str, module: str, marks: list[str]) -> list[str]:

@@ -241,3 +241,28 @@ def test_suites_none_runs_only_the_external_project_and_a_spent_bound_is_timeout
     assert set(cells) == {"ext.team.ok", "ext.team.hangs"}  # the harness's demo suite did not run
     assert cells["ext.team.ok"]["status"] == "pass"
     assert cells["ext.team.hangs"]["status"] == "timeout" and "hung" in cells["ext.team.hangs"]["message"]
+
+
+def test_a_project_that_cannot_be_installed_is_install_failed_for_its_modules_only(tmp_path):
+    env = demo_suite(tmp_path, FEATURES, SUITE, {})
+    team = project(tmp_path / "team", {
+        "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "no_such_backend"\n'
+                          '[project]\nname = "team"\nversion = "0"\n',
+        "tests/test_a.py": "def test_a():\n    pass\n", "tests/test_b.py": "def test_b():\n    pass\n"})
+    ext = external.check_entry("test", 0, {"path": str(team)}, tmp_path, set())
+    assert ext.install == ("-e", str(team))  # a package: installed editable by default
+    row = tmp_path / "row"
+    proc = subprocess.run([sys.executable, "-m", "harness", "run-suites", "--out", str(row), "--workers", "1",
+                           "--suites", "none", *external.cli_args((ext,))],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (row / "install.json").write_text('{"status": "ok", "message": ""}')
+    from harness.registry import load_registry
+
+    cells = summ.build_row(row, load_registry(tmp_path / "suites"), [])["features"]
+    assert {fid: c["status"] for fid, c in cells.items()} == {"ext.team.a": "install-failed",
+                                                             "ext.team.b": "install-failed"}
+    assert cells["ext.team.a"]["message"].startswith("install failed: ")
+    assert "no_such_backend" in cells["ext.team.a"]["message"]
+    constraints = (row / "external" / "team" / "constraints.txt").read_text().splitlines()
+    assert "pytest==" + __import__("pytest").__version__ in constraints  # held to the row's own versions

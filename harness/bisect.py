@@ -751,7 +751,7 @@ def main(argv: list[str] | None = None) -> int:
         loaded = load_matrix(args.matrix)
         # EXTERNAL HOOK: an ext.<name>.<module> feature runs its project's module (harness.external.BisectTarget)
         args.ext = external.bisect_target(args.target, args.external, loaded.externals + external.run_externals(
-            summ._read(result_dir(args) / summ.RUN_META, {})))
+            summ.read_intact(result_dir(args) / summ.RUN_META)))
         target = Target(args.target, args.target, False, None) if args.ext else target_of(args.target, registry)
         matrix = {r.name: r for r in loaded.rows}
         good, bad = end_rows(args.good, args.bad, matrix)

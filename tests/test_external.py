@@ -266,3 +266,28 @@ def test_a_project_that_cannot_be_installed_is_install_failed_for_its_modules_on
     assert "no_such_backend" in cells["ext.team.a"]["message"]
     constraints = (row / "external" / "team" / "constraints.txt").read_text().splitlines()
     assert "pytest==" + __import__("pytest").__version__ in constraints  # held to the row's own versions
+
+
+def test_expectations_apply_to_external_features(tmp_path):
+    from harness.expectations import Known
+
+    run_dir = tmp_path / "runs" / "R"
+    row = run_dir / "rows" / "torch-2.14"
+    out = row / "external" / "team"
+    out.mkdir(parents=True)
+    (row / "install.json").write_text('{"status": "ok", "message": ""}')
+    (row / "pytest.json").write_text('{"returncode": 1, "timed_out": false, "phases": []}')
+    (out / "features.json").write_text('{"ext.team.audio": "Audio I/O", "ext.team.ok": "Fine"}')
+    test = {"features": ["ext.team.audio"], "status": "error", "message": "AttributeError: list_audio_backends"}
+    (out / "results.jsonl").write_text(
+        json.dumps({"collected": {"tests/test_audio.py::t": ["ext.team.audio"],
+                                  "tests/test_ok.py::t": ["ext.team.ok"]}}) + "\n"
+        + json.dumps({"test": "tests/test_audio.py::t", **test}) + "\n")
+    known = [Known("ext.team.audio", "list_audio_backends", "https://github.com/pytorch/audio/issues/3902",
+                   rows=("torch-2.14",))]
+    summary = summ.build_summary(run_dir, {}, known)
+    cells = summary["rows"][0]["features"]
+    assert cells["ext.team.audio"]["status"] == "known-failure"
+    assert cells["ext.team.ok"]["status"] == "error"  # collected, never reported: not silently green
+    assert summary["features"]["ext.team.audio"] == {"description": "Audio I/O", "area": "ext.team"}
+    assert summ.verdict(summary).problems == ("torch-2.14: ext.team.ok: error: this check never reported a result",)

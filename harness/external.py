@@ -273,9 +273,10 @@ def ini_args(ext: External, out: Path) -> list[str]:
 
 
 def pytest_command(ext: External, python: str, out: Path, *, mode: str, depth: str, workers: str) -> list[str]:
-    """The project's own pytest: its rootdir and conftest (confcutdir: nothing above it), the harness
-    plugin loaded, xdist workers so a crash in one module leaves the others running."""
-    targets = [str(ext.path / s) for s in ext.select] or [str(ext.path)]
+    """The project's own pytest, run in the project's folder: its rootdir, ini file (`testpaths` choose
+    what runs unless `select` does) and conftest (confcutdir: nothing above it), the harness plugin loaded,
+    xdist workers so a crash in one module leaves the others running."""
+    targets = [str(ext.path / s) for s in ext.select]
     return [python, "-m", "pytest", *targets, f"--rootdir={ext.path}", f"--confcutdir={ext.path}",
             *ini_args(ext, out), "-p", "harness.plugin", "-p", "harness.external_plugin",
             f"--harness-external={ext.name}", "-p", "no:cacheprovider", "-p", "no:faulthandler",

@@ -224,10 +224,12 @@ def test_an_external_project_runs_in_its_own_pytest_beside_the_harness_suites(tm
         next(r for r in records if r.get("test", "").endswith("test_survives_beside_it")).items()
 
 
-def test_suites_none_runs_only_the_external_project_and_a_spent_bound_is_timeout(tmp_path):
+def test_suites_none_runs_only_the_external_project_its_testpaths_and_a_spent_bound_is_timeout(tmp_path):
     env = demo_suite(tmp_path, FEATURES, SUITE, {})
     team = project(tmp_path / "team", {"tests/test_ok.py": "def test_ok():\n    pass\n",
-                                       "tests/test_hangs.py": "import time\n\ndef test_h():\n    time.sleep(120)\n"})
+                                       "tests/test_hangs.py": "import time\n\ndef test_h():\n    time.sleep(120)\n",
+                                       "pytest.ini": "[pytest]\ntestpaths = tests\n",  # the project's choice
+                                       "tools/test_outside.py": "def test_o():\n    assert False\n"})
     row = tmp_path / "row"
     proc = subprocess.run([sys.executable, "-m", "harness", "run-suites", "--out", str(row), "--workers", "2",
                            "--timeout", "20", "--suites", "none",
@@ -238,7 +240,8 @@ def test_suites_none_runs_only_the_external_project_and_a_spent_bound_is_timeout
     from harness.registry import load_registry
 
     cells = summ.build_row(row, load_registry(tmp_path / "suites"), [])["features"]
-    assert set(cells) == {"ext.team.ok", "ext.team.hangs"}  # the harness's demo suite did not run
+    # the harness's demo suite did not run, nor did the module outside the project's testpaths
+    assert set(cells) == {"ext.team.ok", "ext.team.hangs"}
     assert cells["ext.team.ok"]["status"] == "pass"
     assert cells["ext.team.hangs"]["status"] == "timeout" and "hung" in cells["ext.team.hangs"]["message"]
 

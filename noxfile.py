@@ -7,7 +7,7 @@ import nox
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the harness package beside us
 
-from harness import settings, summary
+from harness import external, settings, summary
 from harness.install import install_row, row_environment
 from harness.matrix import MatrixError, Row, load_matrix
 from harness.options import RunOptions
@@ -33,13 +33,20 @@ HARNESS_DEPS = ["packaging", "jinja2", "psutil", "scipy"]  # psutil: harness.iso
 def matrix(session, row):
     """Install one row in its own environment and run the suites there."""
     options = RunOptions.parse(session.posargs)
+    try:  # --external PATH and [[external]]: a bad one stops everything before anything is written
+        externals = external.chosen(options.externals, MATRIX.externals, options.suites)
+    except MatrixError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     summary.start_run(RUN_DIR, {"run_id": RUN_ID, "started": summary.now(), "matrix": str(MATRIX.path),
-                                "depth": options.depth, "mode": "matrix", "rows": _selected_rows(session)})
+                                "depth": options.depth, "mode": "matrix", "rows": _selected_rows(session),
+                                "externals": [e.to_json() for e in externals]})
     row_dir = RUN_DIR / "rows" / row.name
     MATRIX_RAN.append(row.name)
     installed = install_row(row, session.virtualenv.location + "/bin/python", row_dir)
     if installed.ok:
-        session.run("python", "-m", "harness", "run-suites", "--out", str(row_dir),
+        # Each external project is installed into this environment (held to the row) and run by run-suites.
+        session.run("python", "-m", "harness", "run-suites", "--out", str(row_dir), *external.cli_args(externals),
                     *options.suite_args(), env={"PYTHONPATH": os.getcwd()}, success_codes=[0, 2])
         exit_info = summary.read_exit(row_dir)
         if exit_info.get("usage_error") or not exit_info:

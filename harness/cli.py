@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from harness import repro, runs, settings
 from harness.commands import NAMES as COMMANDS
 from harness.commands import CommandError
 from harness import summary as summ
+from harness.external import External
 from harness.expectations import DEFAULT_EXPECTATIONS, ExpectationError, load_expectations
 from harness.matrix import MatrixError, load_matrix
 from harness.perf import PerfConfigError
@@ -29,7 +31,9 @@ def cmd_validate(args) -> int:
 def cmd_run_suites(args) -> int:
     info = run_suites(SuiteRun(out=Path(args.out), depth=args.depth, mode=args.mode,
                                timeout=args.timeout, suites=tuple(args.suites),
-                               pytest_args=tuple(args.pytest_args), workers=args.workers))
+                               pytest_args=tuple(args.pytest_args), workers=args.workers,
+                               externals=tuple(External.from_json(json.loads(e))
+                                               for e in getattr(args, "external", None) or ())))
     if info.get("usage_error"):
         print(f"error: {Path(args.out).name}: {info['usage_error']}", file=sys.stderr)
         return USAGE_ERROR
@@ -157,6 +161,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run-suites", help="run the suites in this environment into a row folder")
     r.add_argument("--out", required=True)
     r.add_argument("--mode", choices=("matrix", "here"), default="matrix")
+    r.add_argument("--external", action="append", default=[], help="an external project (JSON; see harness.external)")
     suite_options(r)
     r.set_defaults(func=cmd_run_suites)
 

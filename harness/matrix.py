@@ -53,6 +53,7 @@ class Row:
 class Matrix:
     path: Path
     rows: tuple[Row, ...] = field(default_factory=tuple)
+    externals: tuple = ()  # harness.external.External: team projects run in every row ([[external]])
 
     def row(self, name: str) -> Row:
         for row in self.rows:
@@ -214,10 +215,13 @@ def load_matrix(path: Path | str | None = None) -> Matrix:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise MatrixError(path, None, None, f"not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"row"})
+    unknown = sorted(set(data) - {"row", "external"})
     if unknown:
-        raise MatrixError(path, None, unknown[0], "unknown top-level key (only [[row]] tables)")
-    return Matrix(path=path, rows=check_rows(path, data.get("row")))
+        raise MatrixError(path, None, unknown[0], "unknown top-level key (only [[row]] and [[external]] tables)")
+    from harness.external import check_externals  # external imports this module
+
+    rows = check_rows(path, data.get("row"))
+    return Matrix(path=path, rows=rows, externals=check_externals(path, data.get("external"), path.parent))
 
 
 def check_rows(path: Path | str, raw_rows: object) -> tuple[Row, ...]:

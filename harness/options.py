@@ -12,6 +12,7 @@ class RunOptions:
     timeout: float = 3600.0
     pytest_args: tuple[str, ...] = ()
     workers: str = "auto"
+    externals: tuple[str, ...] = ()  # --external PATH (repeatable): a team's pytest project, run in every row
 
     @classmethod
     def parse(cls, argv: list[str]) -> "RunOptions":
@@ -22,8 +23,11 @@ class RunOptions:
         p.add_argument("--timeout", type=float, default=cls.timeout, help="bound on one row's suites, s")
         p.add_argument("--workers", default=cls.workers,
                        help="xdist workers for the checks: a number, or auto (one per core)")
+        p.add_argument("--external", action="append", default=[], metavar="PATH",
+                       help="a project's pytest folder to run in every row as ext.<name>.<module> features")
         known, rest = p.parse_known_args(argv)
-        return cls(known.depth, tuple(known.suites), known.timeout, tuple(rest), known.workers)
+        return cls(known.depth, tuple(known.suites), known.timeout, tuple(rest), known.workers,
+                   tuple(known.external))
 
     def suite_args(self) -> list[str]:
         args = ["--depth", self.depth, "--timeout", str(self.timeout), "--workers", self.workers]

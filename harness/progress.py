@@ -120,7 +120,10 @@ class Progress:
         from harness.registry import load_registry
         from harness.summary import read_exit
 
-        outcomes = feature_outcomes(load_registry(), read_records(self.results), read_exit(self.results.parent))
+        from harness.external import records as external_records
+
+        records = read_records(self.results) + external_records(self.results.parent)  # ext.* features too
+        outcomes = feature_outcomes(load_registry(), records, read_exit(self.results.parent))
         attention = sorted((fid, o) for fid, o in outcomes.items() if o.status not in QUIET)
         if self.live is not None:
             self.update(self.phase)

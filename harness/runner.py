@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import fsio, isolate, settings
+from harness import external, fsio, isolate, settings
 from harness.artefacts import EnvRecord, PhaseRun, PytestExit
 from harness.collect import BENCHMARKS, PYTEST_EXIT, RESULTS, read_records
 from harness.progress import Progress
@@ -42,6 +42,7 @@ class SuiteRun:
     suites: tuple[str, ...] = ()
     pytest_args: tuple[str, ...] = field(default_factory=tuple)
     workers: str = "auto"
+    externals: tuple[external.External, ...] = ()  # team projects, each run after the harness's phases
 
 
 def cuda_builds() -> dict[str, str]:
@@ -82,13 +83,15 @@ def pytest_command(run: SuiteRun, phase: str) -> list[str]:
             *parallel, *bench, *run.pytest_args]
 
 
-def _run_phase(run: SuiteRun, phase: str, deadline: float, env: dict, progress: Progress) -> dict:
+def _run_phase(run: SuiteRun, phase: str, deadline: float, env: dict, progress: Progress,
+               command: list[str] | None = None, cwd: Path = ROOT) -> dict:
     started = time.monotonic()
     timed_out = False
+    command = command or pytest_command(run, phase)
     with open(run.out / "pytest.log", "a", encoding="utf-8") as log:
-        log.write(f"==== phase {phase}: {' '.join(pytest_command(run, phase))}\n")
+        log.write(f"==== phase {phase}: {' '.join(command)}\n")
         log.flush()
-        proc = isolate.start(pytest_command(run, phase), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = isolate.start(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             while proc.poll() is None:
                 if time.monotonic() > deadline:
@@ -118,7 +121,7 @@ def run_suites(run: SuiteRun) -> dict:
     started = time.monotonic()
     phases, usage, died = [], None, None
     with isolate.guard(), Progress(run.out.name, run.out / RESULTS, previous_results(run.out)) as progress:
-        for phase in PHASES:
+        for phase in (() if run.suites == (external.NO_SUITES,) else PHASES):  # `--suites none`: externals only
             before = len(read_records(run.out / RESULTS))
             phases.append(_run_phase(run, phase, started + run.timeout, env, progress))
             if phases[-1]["timed_out"] or phases[-1]["returncode"] < 0:
@@ -126,7 +129,12 @@ def run_suites(run: SuiteRun) -> dict:
                 break
             if (usage := usage_error(run, phases[-1], before)) is not None:
                 break
-        info = PytestExit((died or phases[-1])["returncode"], any(p["timed_out"] for p in phases), run.timeout,
+        if usage is None:  # external suites: their own pytest each, within the same bound (none left: timeout)
+            phases += external.run_phases(run, started + run.timeout, lambda phase, command, cwd: _run_phase(
+                run, phase, started + run.timeout, env, progress, command, cwd))
+            died = died or next((p for p in phases if p["timed_out"] or p["returncode"] < 0), None)
+        last = died or (phases[-1] if phases else {"returncode": 0})  # `--suites none` with no external: none
+        info = PytestExit(last["returncode"], any(p["timed_out"] for p in phases), run.timeout,
                           round(time.monotonic() - started, 1), [PhaseRun(**p) for p in phases], run.depth,
                           run.mode, list(run.suites), usage).to_json()
         fsio.write_json(run.out / PYTEST_EXIT, info)

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness import collect
+from harness import collect, external
 from harness.artefacts import ArtefactError, EnvRecord, InstallRecord, InstallStatus
 from harness.expectations import Known, apply, explain
 from harness.perf import load_benchmarks
@@ -66,7 +66,7 @@ def row_model(row_dir: Path, registry: dict[str, Feature], known: list[Known]) -
     env = _env(row_dir, damaged)
     installed: dict[str, str | None] = dict(env.installed)
     exit_info = read_exit(row_dir, damaged)
-    records = collect.read_records(row_dir / collect.RESULTS)
+    records = collect.read_records(row_dir / collect.RESULTS) + external.records(row_dir)  # ext/<name>/ node ids
     name = row_dir.name
     if install.status != InstallStatus.OK:
         outcomes = collect.install_failed(registry, install.message)
@@ -130,6 +130,7 @@ def build_summary(run_dir: Path, registry: dict[str, Feature], known: list[Known
     """The run's summary.json (the current version's dict: `Summary.to_json()`) from its row folders, rows in
     `row_order` (default: the order run.json lists them), and `finished` now."""
     meta = read_json(run_dir / RUN_META, {})
+    registry = {**registry, **external.collected_features(run_dir)}  # ext.* features: what their rows collected
     row_dirs = [p for p in (run_dir / "rows").iterdir() if p.is_dir()] if (run_dir / "rows").exists() else []
     order = {name: i for i, name in enumerate(row_order or meta.get("rows", []))}
     row_dirs.sort(key=lambda p: (order.get(p.name, len(order)), p.name))

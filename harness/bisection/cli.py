@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness import fsio, index, install, settings
+from harness import external, fsio, index, install, runs, settings
 from harness import summary as summ
 from harness.bisection.plan import (BisectError, Plan, choose_mode, end_rows, make_row, parse_pins,
                                     plan_candidates, requirement_map)
@@ -79,6 +79,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--run", default=None, help="run whose grid this explains (default: the newest)")
     p.add_argument("--row", default=None, help="grid row this explains (default: the bad row)")
     p.add_argument("--list", action="store_true", help="only list the candidates and their pairings")
+    p.add_argument("--external", action="append", default=[], metavar="PATH",
+                   help="the project of an ext.<name>.* target (default: the matrix's [[external]], then the run's)")
     p.epilog = "Arguments after a lone -- go to pytest (e.g. -- -k split)."
     return p
 
@@ -116,8 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     work = None
     try:
         registry = load_registry()
-        target = target_of(args.target, registry)
-        matrix = {r.name: r for r in load_matrix(args.matrix).rows}
+        loaded = load_matrix(args.matrix)
+        # an ext.<name>.<module> feature runs its project's module (harness.external.BisectTarget)
+        args.ext = external.bisect_target(args.target, args.external, loaded.externals + external.run_externals(
+            runs.read_json(result_dir(args) / summ.RUN_META, None)))
+        target = Target(args.target, args.target, False, None) if args.ext else target_of(args.target, registry)
+        matrix = {r.name: r for r in loaded.rows}
         good, bad = end_rows(args.good, args.bad, matrix)
         if args.with_:
             added = parse_pins(args.with_)

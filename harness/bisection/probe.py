@@ -109,6 +109,9 @@ class Prober:
         """The tests that check the target here, collected in the candidate (parameters may differ)."""
         if cand.tests is not None:
             return cand.tests
+        if self.args.ext:  # an external project's module, as the row's records name it
+            cand.tests = self.args.ext.tests()
+            return cand.tests
         records_file = self.out / cand.label / "collect.jsonl"
         records_file.unlink(missing_ok=True)
         where = [str(settings.current().suites / s) for s in (self.args.suites or [self.target.area or "."])]
@@ -143,8 +146,8 @@ class Prober:
         feature = self.target.feature or next(iter(tests.values()))[0]
         extra = ["--", *self.args.pytest_args] if self.args.pytest_args else []
         _run([self.python(cand), "-m", "harness", "run-suites", "--out", str(run_dir),
-              "--depth", self.args.depth, "--timeout", str(self.args.timeout), "--suites", *tests,
-              *extra], timeout=self.args.timeout + 120)
+              "--depth", self.args.depth, "--timeout", str(self.args.timeout),
+              *(self.args.ext.run_suites_args() if self.args.ext else ["--suites", *tests]), *extra], timeout=self.args.timeout + 120)
         row = summ.build_row(run_dir, self.registry, [])
         cell = row["features"].get(feature)
         if cell is None:

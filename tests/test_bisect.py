@@ -177,7 +177,7 @@ def _prober(tmp_path):
     for cand in cands:
         (tmp_path / "work" / cand.label).mkdir(parents=True)
         (tmp_path / "work" / cand.label / INSTALL).write_text("{}")
-    args = argparse.Namespace(alpha=0.01, min_effect=0.10, venvs=str(tmp_path / "venvs"), repeat=1,
+    args = argparse.Namespace(ext=None, alpha=0.01, min_effect=0.10, venvs=str(tmp_path / "venvs"), repeat=1,
                               processes=5, depth="quick", timeout=60.0, pytest_args=[], suites=[],
                               subject="torch")
     target = probing.Target("test_resnet18_eager[b1]", "", True, "bench")

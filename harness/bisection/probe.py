@@ -147,7 +147,8 @@ class Prober:
         extra = ["--", *self.args.pytest_args] if self.args.pytest_args else []
         _run([self.python(cand), "-m", "harness", "run-suites", "--out", str(run_dir),
               "--depth", self.args.depth, "--timeout", str(self.args.timeout),
-              *(self.args.ext.run_suites_args() if self.args.ext else ["--suites", *tests]), *extra], timeout=self.args.timeout + 120)
+              *(self.args.ext.run_suites_args() if self.args.ext else ["--suites", *tests]), *extra],
+             timeout=self.args.timeout + 120)
         row = summ.build_row(run_dir, self.registry, [])
         cell = row["features"].get(feature)
         if cell is None:

@@ -118,7 +118,8 @@ def abtest(session):
 def tests(session):
     """The harness's own tests."""
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    # Every core (pytest-xdist); posargs replace the default, e.g. `-- -m "not slow"` or `-- -n 0 -k name`.
+    session.run("pytest", *(session.posargs or ["-n", "auto"]))
 
 
 @nox.session

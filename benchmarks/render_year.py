@@ -14,7 +14,9 @@ series in eight. Earlier nights are written by harness.runs.write_summary, as a 
 Then, for each N of --nights (smallest first; the older nights are added between measurements),
 it runs `python -m harness report --keep-runs 0` for the newest night in a child process twice
 (the first report of a night, then the same report again: what a re-render costs) and prints the
-child's CPU seconds (user + system) and peak RSS (MB), with the load average.
+child's CPU seconds (user + system) and peak RSS (MB), with the load average. One untimed report
+comes first, so that imports read bytecode as in an installed harness (PYTHONDONTWRITEBYTECODE is
+dropped for the child).
 """
 from __future__ import annotations
 
@@ -144,6 +146,7 @@ def measure_child(reports: Path) -> dict:
     """`--child`: run the report once and return its rusage (CPU s, peak RSS MB) and wall time."""
     env = dict(os.environ, HARNESS_REPORTS=str(reports), PYTHONPATH=str(ROOT))
     env.pop("HARNESS_CALIBRATION", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed harness has its bytecode (a warm-up writes it)
     t0 = time.monotonic()
     done = isolate.run([sys.executable, "-m", "harness", "report", "--reports", str(reports), "--keep-runs", "0"],
                        timeout=600, cwd=ROOT, env=env)
@@ -190,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             size = sum(p.stat().st_size for p in runs.runs_dir(reports).glob("*/summary.json")
                        if p.parent.name != run_id(0)) / max(1, nights - 1) / 1e6
             made = time.monotonic() - t0
+            if nights == min(args.nights):
+                measure(reports)  # warm-up, not counted: writes the bytecode of the harness and its libraries
             first, again = measure(reports), measure(reports)
             load = os.getloadavg()[0]
             print(f"{nights:4d} nights ({args.rows} rows x {args.benchmarks} benchmarks, {size:.2f} MB per "

@@ -5,7 +5,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from harness import fsio, mobile_ops, perf_table
+from harness import bisect_hints, fsio, mobile_ops, perf_table
 from harness.measure import HIGHER_IS_BETTER
 from harness.status import Status, first_line
 from harness.summary import Verdict
@@ -177,7 +177,12 @@ def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None,
 
     view = perf_view(perf)
     figures = perf_table.cell_figures(summary, view)
-    return environment().get_template("report.html.j2").render(bisects=links(run_dir, out.parent),
+    bisects = links(run_dir, out.parent)
+    next_steps = bisect_hints.hints(summary, perf if hasattr(perf, "cross_row") else None, bisects,
+                                    perf_table.feature_benchmarks(summary))
+    return environment().get_template("report.html.j2").render(bisects=bisects, next_steps=next_steps,
+        failure_hints={(h.row, h.target): h for h in next_steps if h.kind == "failure"},
+        slowdown_hints={(h.target, h.row): h for h in next_steps if h.kind == "slowdown"},
         s=summary, verdict=verdict, colours={s.value: c for s, c in COLOURS.items()},
         areas=sorted(areas.items()), counts=counts, row_links=row_links, logs=logs, perf=view,
         time_bars=time_bars(summary["rows"]), time_colours=TIME_COLOURS, cuda_mismatch=cuda_mismatch,

@@ -154,7 +154,8 @@ def measure_child(reports: Path) -> dict:
     use = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"rc": done.returncode, "cpu_s": round(use.ru_utime + use.ru_stime, 2),
             "peak_mb": round(use.ru_maxrss / 1024, 1), "wall_s": round(wall, 2),
-            "stderr": [line for line in done.stderr.splitlines() if line.startswith(("warning", "error"))][:5]}
+            "stderr": [line for line in done.stderr.splitlines() if line.startswith(("warning", "error"))][:5],
+            "tail": done.stderr[-1500:]}
 
 
 def measure(reports: Path) -> dict:
@@ -162,7 +163,10 @@ def measure(reports: Path) -> dict:
     done = isolate.run([sys.executable, __file__, "--child", str(reports)], timeout=660, cwd=ROOT)
     if done.returncode != 0:
         raise SystemExit(f"error: the measuring child failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout)
+    result = json.loads(done.stdout)
+    if result["rc"] not in (0, 1):  # 0 as expected, 1 a feature broke: anything else did not render
+        raise SystemExit(f"error: the report exited {result['rc']}: {result['tail']}")
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,7 +68,9 @@ def cmd_report(args) -> int:
     with cp_cache.cached(reports / CHANGE_POINTS):  # change points of a series are computed once
         perf, regressions, calibration_warnings = _perf(summary, history, args.expectations, reports)
     summary["warnings"] = damage + calibration_warnings
-    measured = history_index.load_full(summ.runs_dir(reports), drift.runs_needed(summary, history), damage)
+    needed = drift.runs_needed(summary, history)
+    history_index.condense(history)  # the rest reads each earlier record's statistic alone: rounds freed
+    measured = history_index.load_full(summ.runs_dir(reports), needed, damage)
     drifts = drift.annotate(summary, measured)  # an early warning: never changes the exit status
     verdict = summ.verdict(summary, regressions)
     # New failures and confirmed regressions: repro/<feature>--<row>/, linked from the cell.

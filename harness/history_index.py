@@ -5,13 +5,12 @@ Beside each run's summary.json (about 1 MB with 5 rows x 40 benchmarks: rounds a
 
     <run>/history.json   run id and start; per row: name, installed versions, each feature's status,
                          a short hash of each measured comparison (harness.drift), and per benchmark
-                         its clock, extra_info and compared statistic (stats.process_stat of its
-                         rounds, seconds)                                       ~35 kB
-    <run>/rounds.json    per row, each benchmark's rounds (seconds)             ~0.6 MB
+                         its clock and compared statistic (stats.process_stat of its rounds, s)  ~35 kB
+    <run>/rounds.json    per row, each benchmark's rounds (seconds) and extra_info            ~0.6 MB
 
 `load` gives the earlier runs as *slim summaries* that harness.perf.analyse, harness.perf_table.year_series
 and harness.repro.last_good read unchanged: `rows` of {name, installed, features: {id: {status}},
-benchmarks: {name: {clock, extra_info, rounds}}}. Only the newest FULL_ROUNDS runs carry their rounds;
+benchmarks: {name: {clock, rounds[, extra_info]}}}. Only the newest FULL_ROUNDS runs carry their rounds;
 an older run's record holds one round, its compared statistic, which is all those readers use of it
 (change points, noise and trend values read only the statistic; the baseline of a comparison is at
 most perf.HISTORY_WINDOW runs, and the check that the previous night regressed one more). So the
@@ -30,6 +29,7 @@ import functools
 import hashlib
 import json
 import math
+import sys
 from pathlib import Path
 
 from harness import drift, fsio, perf, stats
@@ -37,7 +37,7 @@ from harness.artefacts import ArtefactError
 from harness.summary_model import SUMMARY_VERSION, migrate
 
 INDEX, ROUNDS = "history.json", "rounds.json"
-VERSION = 1
+VERSION = 2   # 2: extra_info moved to rounds.json
 FULL_ROUNDS = perf.HISTORY_WINDOW + 1   # the baseline window and the previous night before it
 
 
@@ -66,9 +66,8 @@ def compact(summary: dict) -> tuple[dict, dict]:
         benchmarks, full = {}, {}
         for bench, record in records.items():
             if isinstance(record, dict) and _usable(record.get("rounds")):
-                benchmarks[bench] = {"clock": record.get("clock"), "extra_info": record.get("extra_info"),
-                                     "value": stats.process_stat(record["rounds"])}
-                full[bench] = record["rounds"]
+                benchmarks[bench] = {"clock": record.get("clock"), "value": stats.process_stat(record["rounds"])}
+                full[bench] = {"rounds": record["rounds"], "extra_info": record.get("extra_info")}
         features = row.get("features") if isinstance(row.get("features"), dict) else {}
         rows.append({"name": name, "installed": row.get("installed") or {},
                      "statuses": {fid: cell.get("status") for fid, cell in features.items() if isinstance(cell, dict)},
@@ -105,21 +104,68 @@ def _read(path: Path, stamp: dict) -> dict | None:
     return data if isinstance(data.get("rows"), (list, dict)) else None
 
 
+@functools.cache
+def _status(status) -> dict:
+    """One shared {"status": s} per status: a year of cells costs a few objects (readers only read them)."""
+    return {"status": status}
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared(items: tuple) -> dict:
+    """One dict for equal contents (a row's installed versions change seldom night to night); shared, so
+    readers only read it."""
+    return dict(items)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cells(statuses: tuple) -> dict:
+    """A row's cells {feature: {"status": s}} from its (feature, status) pairs; shared like _shared."""
+    return {fid: _status(status) for fid, status in statuses}
+
+
+def _frozen(mapping: dict) -> tuple | None:
+    try:
+        items = tuple(mapping.items())
+        hash(items)
+        return items
+    except TypeError:  # an unhashable value (hand-edited): not shared
+        return None
+
+
 def slim(index: dict, rounds: dict | None) -> dict:
-    """A slim summary from a run's compact files: `rounds` (rounds.json) gives records their rounds;
-    without it each record has one round, its compared statistic."""
+    """A slim summary from a run's compact files: `rounds` (rounds.json) gives records their rounds and
+    extra_info; without it each record has one round, its compared statistic."""
     rows = []
     for row in index["rows"]:
-        full = (rounds or {}).get("rows", {}).get(row["name"], {}) if rounds else {}
+        full = rounds["rows"].get(row["name"], {}) if rounds else {}
         benchmarks = {}
         for bench, rec in row["benchmarks"].items():
-            values = full.get(bench) if rounds else None
-            benchmarks[bench] = {"clock": rec.get("clock"), "extra_info": rec.get("extra_info"),
-                                 "rounds": values if values is not None else [rec["value"]]}
-        rows.append({"name": row["name"], "installed": row.get("installed") or {},
-                     "features": {fid: {"status": s} for fid, s in row.get("statuses", {}).items()},
+            kept = full.get(bench)
+            clock = rec.get("clock")
+            clock = sys.intern(clock) if isinstance(clock, str) else clock  # one string for a year of records
+            benchmarks[bench] = ({"clock": clock, **kept} if kept is not None
+                                 else {"clock": clock, "rounds": [rec["value"]]})
+        installed = row.get("installed") or {}
+        statuses = row.get("statuses", {})
+        rows.append({"name": row["name"],
+                     "installed": _shared(key) if (key := _frozen(installed)) is not None else installed,
+                     "features": _cells(key) if (key := _frozen(statuses)) is not None
+                     else {fid: _status(s) for fid, s in statuses.items()},
                      "benchmarks": benchmarks, "measured_hashes": row.get("measured", "")})
     return {"run_id": index["run_id"], "started": index.get("started"), "rows": rows}
+
+
+def condense(history: list[dict]) -> None:
+    """Once perf.analyse has read the rounds and drift.runs_needed the measured hashes: each record of
+    `history` (slim summaries, in place) keeps one round, its compared statistic, all that the trend
+    charts (perf_table.year_series) read, and the rows drop `measured_hashes`; this frees the rounds of
+    the newest runs before the page is rendered."""
+    for run in history:
+        for row in run["rows"]:
+            row.pop("measured_hashes", None)
+            for record in row["benchmarks"].values():
+                if len(record["rounds"]) > 1:
+                    record["rounds"] = [stats.process_stat(record["rounds"])]
 
 
 def load(runs_dir: Path, before: str | None = None, warnings: list[str] | None = None,
@@ -138,7 +184,13 @@ def load(runs_dir: Path, before: str | None = None, warnings: list[str] | None =
             continue
         index = _read(path.parent / INDEX, stamp)
         rounds = _read(path.parent / ROUNDS, stamp) if want_rounds and index is not None else None
-        if index is None or (want_rounds and rounds is None):
+        entry = None
+        if index is not None and (rounds is not None or not want_rounds):
+            try:
+                entry = slim(index, rounds if want_rounds else None)
+            except (KeyError, TypeError, AttributeError, ValueError):
+                entry = None  # the right stamp on the wrong content: damaged
+        if entry is None:
             try:
                 summary = migrate(fsio.read_json(path), str(path))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError, ArtefactError) as exc:
@@ -150,7 +202,8 @@ def load(runs_dir: Path, before: str | None = None, warnings: list[str] | None =
                 write(path.parent, summary)
             except OSError as exc:
                 unwritable.append(f"{path.parent.name} ({exc.strerror or exc})")
-        history.append(slim(index, rounds if want_rounds else None))
+            entry = slim(index, rounds if want_rounds else None)
+        history.append(entry)
     if rebuilt:
         _warn(f"history index: {len(rebuilt)} of {len(paths)} earlier run(s) had no current compact copy "
               f"({INDEX}/{ROUNDS}; first {rebuilt[0]}); read from their summary.json"
@@ -173,8 +226,6 @@ def load_full(runs_dir: Path, run_ids: list[str], warnings: list[str] | None = N
 
 
 def _warn(message: str, warnings: list[str] | None) -> None:
-    import sys
-
     print(f"warning: {message}", file=sys.stderr)
     if warnings is not None:
         warnings.append(message)

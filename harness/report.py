@@ -161,11 +161,12 @@ def _trends(summary: dict, perf, view: dict | None, history: list[dict] | None) 
 
 
 def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None,
-           history: list[dict] | None = None) -> str:
+           history: list[dict] | None = None, trends: dict | None = None) -> str:
     """HTML for `summary`; links to row files are relative to where `out` is written.
 
     `perf` is a harness.perf.PerfReport (or its render() dict); `history`, the earlier summaries,
-    gives the trend charts their whole year (without it they show the runs the analysis used)."""
+    gives the trend charts their whole year (without it they show the runs the analysis used); `trends`,
+    when given, are those charts already drawn (write_report draws them once for all its pages)."""
     areas: dict[str, list[str]] = {}
     for fid, info in summary["features"].items():
         areas.setdefault(info["area"], []).append(fid)
@@ -189,13 +190,15 @@ def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None,
         op_changes=mobile_ops.row_changes(summary["rows"]),
         corpus_link=os.path.relpath(run_dir.parent.parent / "cases.json", out.parent).replace(os.sep, "/"),
         overview=overview(summary, figures), figures=figures, bench_table=perf_table.benchmark_table(view),
-        trends=_trends(summary, perf, view, history), state_colours=perf_table.STATE_BACKGROUND,
+        trends=trends if trends is not None else _trends(summary, perf, view, history),
+        state_colours=perf_table.STATE_BACKGROUND,
         recent_runs=perf_table.RECENT_RUNS,
     )
 
 
 def write_report(summary: dict, verdict: Verdict, run_dir: Path, outs: list[Path], perf=None,
                  history: list[dict] | None = None) -> None:
-    """Write the report to each path of `outs` (see render)."""
+    """Write the report to each path of `outs` (see render); the trend charts are drawn once."""
+    trends = _trends(summary, perf, perf_view(perf), history)
     for out in outs:
-        fsio.write_text(out, render(summary, verdict, run_dir, out, perf, history))
+        fsio.write_text(out, render(summary, verdict, run_dir, out, perf, history, trends))

@@ -128,8 +128,34 @@ def test_missing_stale_and_damaged_compact_files_are_rebuilt_with_one_warning(ni
     got = history_index.load(runs.runs_dir(reports), before=summary["run_id"], warnings=warnings)
     assert len(warnings) == 1 and "4 of 39" in warnings[0] and "written again" in warnings[0]
     assert got[2]["rows"][0]["features"]["core.other"]["status"] == "fail"
-    got[2]["rows"][0]["features"]["core.other"]["status"] = "pass"  # the one thing the edit changed
+    # the one thing the edit changed (cells are shared: replace, never edit)
+    got[2]["rows"][0]["features"]["core.other"] = {"status": "pass"}
     assert got == expected
     again = []
     history_index.load(runs.runs_dir(reports), before=summary["run_id"], warnings=again)
     assert again == []   # written again: the next report reads the compact copies
+
+
+def test_a_compact_file_with_the_right_stamp_and_the_wrong_content_is_rebuilt(nights, tmp_path):
+    import shutil
+
+    source, summary, _ = nights
+    reports = tmp_path / "reports"
+    shutil.copytree(source, reports)
+    expected = history_index.load(runs.runs_dir(reports), before=summary["run_id"])
+    newest = sorted(runs.runs_dir(reports).iterdir())[-1]
+    data = json.loads((newest / history_index.ROUNDS).read_text())
+    data["rows"] = {row: {b: [1.0] for b in benches} for row, benches in data["rows"].items()}  # lists, not records
+    (newest / history_index.ROUNDS).write_text(json.dumps(data))
+    warnings = []
+    assert history_index.load(runs.runs_dir(reports), before=summary["run_id"], warnings=warnings) == expected
+    assert len(warnings) == 1 and "1 of 39" in warnings[0]
+
+
+def test_condensed_history_gives_the_same_trend_values(nights):
+    reports, summary, full = nights
+    slim = history_index.load(runs.runs_dir(reports), before=summary["run_id"])
+    history_index.condense(slim)
+    assert all(len(rec["rounds"]) == 1 for run in slim for row in run["rows"] for rec in row["benchmarks"].values())
+    names = list(BENCHES)
+    assert perf_table.year_series(summary, slim, names) == perf_table.year_series(summary, full, names)

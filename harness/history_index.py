@@ -62,13 +62,13 @@ def compact(summary: dict) -> tuple[dict, dict]:
         if not isinstance(row, dict) or not row.get("name"):
             continue
         name = str(row["name"])
-        records = row.get("benchmarks") if isinstance(row.get("benchmarks"), dict) else {}
+        records: dict = row["benchmarks"] if isinstance(row.get("benchmarks"), dict) else {}
         benchmarks, full = {}, {}
         for bench, record in records.items():
             if isinstance(record, dict) and _usable(record.get("rounds")):
                 benchmarks[bench] = {"clock": record.get("clock"), "value": stats.process_stat(record["rounds"])}
                 full[bench] = {"rounds": record["rounds"], "extra_info": record.get("extra_info")}
-        features = row.get("features") if isinstance(row.get("features"), dict) else {}
+        features: dict = row["features"] if isinstance(row.get("features"), dict) else {}
         rows.append({"name": name, "installed": row.get("installed") or {},
                      "statuses": {fid: cell.get("status") for fid, cell in features.items() if isinstance(cell, dict)},
                      "measured": " ".join(sorted({drift.comparison_hash(fid, entry) for fid, cell in features.items()

@@ -159,3 +159,15 @@ def test_condensed_history_gives_the_same_trend_values(nights):
     assert all(len(rec["rounds"]) == 1 for run in slim for row in run["rows"] for rec in row["benchmarks"].values())
     names = list(BENCHES)
     assert perf_table.year_series(summary, slim, names) == perf_table.year_series(summary, full, names)
+
+
+def test_nights_restored_from_the_site_keep_their_compact_copies(nights, tmp_path):
+    from harness.commands import restore
+
+    site, summary, _ = nights
+    reports = tmp_path / "reports"
+    assert len(restore.run(site, reports)) == NIGHTS - 1
+    warnings = []
+    restored = history_index.load(runs.runs_dir(reports), before=summary["run_id"], warnings=warnings)
+    assert warnings == []   # read from the copies, as on the machine that wrote them
+    assert restored == history_index.load(runs.runs_dir(site), before=summary["run_id"])

@@ -19,6 +19,7 @@ from harness.registry import RegistryError, load_registry
 from harness.runner import SuiteRun, run_suites
 
 USAGE_ERROR = 2
+CHANGE_POINTS = "change-points.json"   # under the reports folder: harness.cp_cache
 
 
 def cmd_validate(args) -> int:
@@ -63,12 +64,18 @@ def cmd_report(args) -> int:
 
     if (corpus := corpus_score(reports)) is not None:
         summary["corpus"] = corpus
-    history = summ.load_history(reports, before=summary["run_id"], warnings=damage)
-    perf, regressions, calibration_warnings = _perf(summary, history, args.expectations, reports)
-    summary["warnings"] = damage + calibration_warnings
-    from harness import drift
+    from harness import cp_cache, drift, history_index
 
-    drifts = drift.annotate(summary, history)  # an early warning: never changes the exit status
+    # Earlier runs as slim summaries from their compact copies (harness.history_index): what perf, the
+    # trend charts and the bundles read of them; drift reads whole summaries of the few runs it needs.
+    history = history_index.load(summ.runs_dir(reports), before=summary["run_id"], warnings=damage)
+    with cp_cache.cached(reports / CHANGE_POINTS):  # change points of a series are computed once
+        perf, regressions, calibration_warnings = _perf(summary, history, args.expectations, reports)
+    summary["warnings"] = damage + calibration_warnings
+    needed = drift.runs_needed(summary, history)
+    history_index.condense(history)  # the rest reads each earlier record's statistic alone: rounds freed
+    measured = history_index.load_full(summ.runs_dir(reports), needed, damage)
+    drifts = drift.annotate(summary, measured)  # an early warning: never changes the exit status
     verdict = summ.verdict(summary, regressions)
     # New failures and confirmed regressions: repro/<feature>--<row>/, linked from the cell.
     repro.write_bundles(run_dir, summary, history, perf.regressions)

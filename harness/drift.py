@@ -15,6 +15,8 @@ of its tolerance: growth among round-off far below the tolerance is not reported
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import statistics
 from dataclasses import dataclass
@@ -113,6 +115,48 @@ def find(summary: dict, history: list[dict], *, window: int = WINDOW, factor: fl
                     found.append(Drift(row["name"], fid, entry.get("test", ""), current.name, current.metric,
                                        baseline, now, growth, current.headroom, tuple(r for r, _ in series)))
     return found
+
+
+def parses(entry) -> bool:
+    """Whether a stored measured entry is one `find` reads."""
+    return isinstance(entry, dict) and _parse(entry) is not None
+
+
+def comparison_hash(feature: str, entry: dict) -> str:
+    """A short id of one comparison within a row (feature, test, name, metric), as the history index
+    (harness.history_index) lists the comparisons each earlier run measured."""
+    return hashlib.sha1(json.dumps([feature, *_key(entry)]).encode()).hexdigest()[:12]
+
+
+def runs_needed(summary: dict, history: list[dict], *, window: int = WINDOW) -> list[str]:
+    """The run ids `find` reads for `summary`: for each of its comparisons, the newest `window` earlier
+    runs whose row measured it. `history` holds slim summaries (harness.history_index.load) whose rows
+    carry `measured_hashes` (comparison_hash of each comparison, space-separated); `find` over just
+    those runs' whole summaries gives what it gives over all of them. Walks back from the newest run
+    and stops once every comparison has `window` runs."""
+    run_id = str(summary.get("run_id", ""))
+    wanted: dict[str, dict[str, int]] = {}   # row -> comparison hash -> runs found so far
+    for row in summary.get("rows") or []:
+        for fid, cell in (row.get("features") or {}).items():
+            for entry in cell.get("measured") or []:
+                if parses(entry):
+                    wanted.setdefault(row["name"], {})[comparison_hash(fid, entry)] = 0
+    open_keys = sum(len(keys) for keys in wanted.values())
+    needed: set[str] = set()
+    for run in sorted((h for h in history if str(h.get("run_id", "")) < run_id),
+                      key=lambda h: str(h.get("run_id")), reverse=True):
+        if not open_keys:
+            break
+        for row in run.get("rows") or []:
+            keys = wanted.get(row.get("name"))
+            if not keys:
+                continue
+            for key in set(str(row.get("measured_hashes") or "").split()) & keys.keys():
+                if keys[key] < window:
+                    keys[key] += 1
+                    needed.add(str(run["run_id"]))
+                    open_keys -= keys[key] == window
+    return sorted(needed)
 
 
 def annotate(summary: dict, history: list[dict], **kwargs) -> list[Drift]:

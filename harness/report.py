@@ -5,7 +5,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from harness import fsio, mobile_ops, perf_table
+from harness import bisect_hints, fsio, mobile_ops, perf_table
 from harness.measure import HIGHER_IS_BETTER
 from harness.status import Status, first_line
 from harness.summary import Verdict
@@ -29,6 +29,9 @@ def environment():
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        # compiled templates kept in the user's temp folder, keyed by each template's checksum: a report
+        # does not compile its templates again (about 0.3 s of CPU)
+        bytecode_cache=jinja2.FileSystemBytecodeCache(),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.filters["first_line"] = first_line
@@ -161,11 +164,12 @@ def _trends(summary: dict, perf, view: dict | None, history: list[dict] | None) 
 
 
 def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None,
-           history: list[dict] | None = None) -> str:
+           history: list[dict] | None = None, trends: dict | None = None) -> str:
     """HTML for `summary`; links to row files are relative to where `out` is written.
 
     `perf` is a harness.perf.PerfReport (or its render() dict); `history`, the earlier summaries,
-    gives the trend charts their whole year (without it they show the runs the analysis used)."""
+    gives the trend charts their whole year (without it they show the runs the analysis used); `trends`,
+    when given, are those charts already drawn (write_report draws them once for all its pages)."""
     areas: dict[str, list[str]] = {}
     for fid, info in summary["features"].items():
         areas.setdefault(info["area"], []).append(fid)
@@ -177,20 +181,27 @@ def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None,
 
     view = perf_view(perf)
     figures = perf_table.cell_figures(summary, view)
-    return environment().get_template("report.html.j2").render(bisects=links(run_dir, out.parent),
+    bisects = links(run_dir, out.parent)
+    next_steps = bisect_hints.hints(summary, perf if hasattr(perf, "cross_row") else None, bisects,
+                                    perf_table.feature_benchmarks(summary))
+    return environment().get_template("report.html.j2").render(bisects=bisects, next_steps=next_steps,
+        failure_hints={(h.row, h.target): h for h in next_steps if h.kind == "failure"},
+        slowdown_hints={(h.target, h.row): h for h in next_steps if h.kind == "slowdown"},
         s=summary, verdict=verdict, colours={s.value: c for s, c in COLOURS.items()},
         areas=sorted(areas.items()), counts=counts, row_links=row_links, logs=logs, perf=view,
         time_bars=time_bars(summary["rows"]), time_colours=TIME_COLOURS, cuda_mismatch=cuda_mismatch,
         op_changes=mobile_ops.row_changes(summary["rows"]),
         corpus_link=os.path.relpath(run_dir.parent.parent / "cases.json", out.parent).replace(os.sep, "/"),
         overview=overview(summary, figures), figures=figures, bench_table=perf_table.benchmark_table(view),
-        trends=_trends(summary, perf, view, history), state_colours=perf_table.STATE_BACKGROUND,
+        trends=trends if trends is not None else _trends(summary, perf, view, history),
+        state_colours=perf_table.STATE_BACKGROUND,
         recent_runs=perf_table.RECENT_RUNS,
     )
 
 
 def write_report(summary: dict, verdict: Verdict, run_dir: Path, outs: list[Path], perf=None,
                  history: list[dict] | None = None) -> None:
-    """Write the report to each path of `outs` (see render)."""
+    """Write the report to each path of `outs` (see render); the trend charts are drawn once."""
+    trends = _trends(summary, perf, perf_view(perf), history)
     for out in outs:
-        fsio.write_text(out, render(summary, verdict, run_dir, out, perf, history))
+        fsio.write_text(out, render(summary, verdict, run_dir, out, perf, history, trends))

@@ -3,6 +3,7 @@
     <reports>/runs/<run-id>/run.json              the run's identity (start_run)
     <reports>/runs/<run-id>/rows/<row>/...        each row's artefacts (harness.artefacts)
     <reports>/runs/<run-id>/summary.json          the run's summary (harness.summary_model)
+    <reports>/runs/<run-id>/history.json, rounds.json   what later reports read of it (harness.history_index)
     <reports>/summary.json                        a copy of the newest run's
 
 Every summary read here goes through harness.summary_model.migrate, so older runs read as the current version.
@@ -63,8 +64,12 @@ def read_exit(row_dir: Path, damaged: list[str] | None = None) -> dict:
 
 
 def write_summary(run_dir: Path, summary: dict, reports: Path | None = None, newest: bool = True) -> None:
-    """The run's own summary, then (for the newest run only) the newest-run copy; both atomic."""
+    """The run's own summary and its compact copy for later reports (harness.history_index), then (for
+    the newest run only) the newest-run copy; each file atomic."""
+    from harness import history_index
+
     fsio.write_json(run_dir / "summary.json", summary)
+    history_index.write(run_dir, summary)
     if newest:
         fsio.write_json((reports or settings.current().reports) / "summary.json", summary)
 

@@ -14,16 +14,22 @@ from harness import settings, summary
 
 
 def run(site: Path, reports: Path) -> list[str]:
-    """Copy the site's runs/<id>/summary.json into reports/runs/<id>/ (those not there yet).
+    """Copy the site's runs/<id>/summary.json into reports/runs/<id>/ (those not there yet), with its
+    compact copies (history.json, rounds.json) when the site has them.
 
     Only summaries: run.json stays out, so a restored night never passes for the run being
     reported. Returns the restored run ids, oldest first. Raises OSError when reports/ is unwritable."""
+    from harness.history_index import INDEX, ROUNDS
+
     restored = []
     for path in sorted(summary.runs_dir(site).glob("*/summary.json")):
         dest = summary.runs_dir(reports) / path.parent.name / "summary.json"
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dest)
+            for name in (INDEX, ROUNDS):  # the compact copies the report reads instead (harness.history_index)
+                if (path.parent / name).exists():
+                    shutil.copyfile(path.parent / name, dest.parent / name)
             restored.append(path.parent.name)
     return restored
 

@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         path = Path(args.out) / f"{stamp}.json"
         fsio.write_json(path, {
-            "created": stamp, "python": args.python, "host": platform.node(),
+            "created": stamp, "python": args.python, **calibration_files.this_machine(),
             "cpus": os.cpu_count(), "pairs": args.pairs, "depth": args.depth,
             "benchmarks": {c.benchmark: {k: (None if isinstance(v, float) and math.isinf(v)
                                              else v) for k, v in asdict(c).items()}

@@ -153,6 +153,7 @@ class Comparison:
     expected: Slowdown | None = None
     changed: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     confirmed: bool = False  # history: the previous run was a regression against this baseline too
+    foreign_noise: bool = False  # sigma rests on another machine's calibration: never fails a run
 
     @property
     def anchor(self) -> str:
@@ -192,7 +193,7 @@ class PerfReport:
     cross_row: list[Comparison]
     history: list[Comparison]
     change_points: list[ChangePoint]
-    regressions: list[Comparison]          # confirmed (two runs in a row), not expected: fail
+    regressions: list[Comparison]          # confirmed, not expected, noise of this machine: fail
     series: dict[str, dict[str, list[SeriesPoint]]]   # benchmark -> row -> points, oldest first
     noise: dict[str, dict]                # benchmark -> {"sigma", "df", "source"}
     warnings: list[str]
@@ -295,7 +296,8 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     throughput: dict[str, dict[str, float]] = {}
     for name in names:
         prior, shifts = _noise(name, calibration, past)
-        noise[name] = {"sigma": prior.sigma, "df": prior.df, "source": prior.source}
+        noise[name] = {"sigma": prior.sigma, "df": prior.df, "source": prior.source,
+                       "foreign": prior.foreign}
         ref_row, ref = next((r, b) for r in rows if (b := _bench(r, name)) is not None)
         for row in rows:
             record = _bench(row, name)
@@ -344,8 +346,8 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                 points.append(ChangePoint(name, row["name"], run_ids[shift.index], shift.ratio,
                                           shift.p_value))
 
-    regressions = [c for c in hist
-                   if c.verdict == "regression" and c.confirmed and c.expected is None]
+    regressions = [c for c in hist if c.verdict == "regression" and c.confirmed
+                   and c.expected is None and not c.foreign_noise]
     return PerfReport(
         run_id=run_id, rows=[r["name"] for r in rows], benchmarks=names, groups=groups,
         cross_row=cross, history=hist, change_points=points, regressions=regressions,
@@ -376,7 +378,8 @@ def _comparison(name, group, row, base_label, kind, est, record, base_records, p
         benchmark=name, group=group, row=row["name"], base=base_label, kind=kind,
         ratio=est.ratio, low=est.low, high=est.high, p_value=est.p_value, verdict=decided,
         value_s=record["value"], base_value_s=base_value, n_base=len(base_records), n_new=1,
-        sigma=prior.sigma, noise_source=prior.source, min_effect=size, expected=expected)
+        sigma=prior.sigma, noise_source=prior.source, min_effect=size, expected=expected,
+        foreign_noise=prior.foreign)
 
 
 def _changed(before: dict, after: dict) -> dict[str, tuple[str | None, str | None]]:
@@ -386,7 +389,10 @@ def _changed(before: dict, after: dict) -> dict[str, tuple[str | None, str | Non
 
 def _noise(name: str, calibration: dict[str, dict], past) -> tuple[stats.Noise, dict]:
     """Prior process noise for `name`: calibration (or the built-in figure) pooled with the
-    spread of every row's earlier runs between their change points; also those change points."""
+    spread of every row's earlier runs between their change points; also those change points.
+    A foreign prior (another machine's calibration, the built-in table) is left out once this
+    machine's history holds at least as many degrees of freedom: then the verdict is this
+    machine's own, and may fail a run."""
     parts = [prior_noise(name, calibration)]
     ss, df, shifts = 0.0, 0, {}
     for (bench, row), runs in past.items():
@@ -402,5 +408,6 @@ def _noise(name: str, calibration: dict[str, dict], past) -> tuple[stats.Noise, 
                 ss += sum((x - mean) ** 2 for x in segment)
                 df += len(segment) - 1
     if df > 0:
-        parts.append(stats.Noise(math.sqrt(ss / df), df, "history"))
+        own = stats.Noise(math.sqrt(ss / df), df, "history")
+        parts = [own] if parts[0].foreign and df >= parts[0].df else parts + [own]
     return stats.Noise.pool(parts), shifts

@@ -161,11 +161,13 @@ def resolution(base_se: Sequence[float], new_se: Sequence[float], level: float =
 
 @dataclass(frozen=True)
 class Noise:
-    """Process-to-process SD of the log statistic, with the degrees of freedom behind it."""
+    """Process-to-process SD of the log statistic, with the degrees of freedom behind it;
+    `foreign`: measured on another machine than the one judged (harness/calibration.py)."""
 
     sigma: float
     df: float
     source: str = ""
+    foreign: bool = False
 
     @staticmethod
     def pool(parts: Sequence["Noise"]) -> "Noise":
@@ -175,7 +177,8 @@ class Noise:
             raise ValueError("nothing to pool")
         df = sum(p.df for p in parts)
         var = sum(p.df * p.sigma ** 2 for p in parts) / df
-        return Noise(math.sqrt(var), df, " + ".join(p.source for p in parts if p.source))
+        return Noise(math.sqrt(var), df, " + ".join(p.source for p in parts if p.source),
+                     any(p.foreign for p in parts))
 
 
 @dataclass(frozen=True)

@@ -290,3 +290,38 @@ def render_html(perf_value):
     """The report's performance section (templates/perf.html.j2) for a PerfReport or its view."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     return env.from_string('{% include "perf.html.j2" %}').render(perf=perf_value)
+
+
+# ---- noise from another machine ------------------------------------------------------------------
+
+def two_slow_nights():
+    past = history(10, {"torch-2.3": 0.050, "torch-2.14": 0.050})
+    past.append(summary("20261125T000000Z", {"torch-2.3": 0.050, "torch-2.14": 0.060}, seed=6))
+    return summary("20261126T000000Z", {"torch-2.3": 0.050, "torch-2.14": 0.060}, seed=7), past
+
+
+def test_a_confirmed_regression_judged_with_another_machines_noise_never_fails_the_run():
+    now, past = two_slow_nights()
+    foreign = {"test_op": {"sigma": 0.03, "df": 39, "source": "calibration on ci-9 "
+                           "(another machine)", "foreign": True}}
+    report = perf.analyse(now, past, [], calibration=foreign)
+    (hist,) = [c for c in report.history if c.row == "torch-2.14"]
+    assert (hist.verdict, hist.confirmed, hist.foreign_noise) == ("regression", True, True)
+    assert report.regressions == [] and report.noise["test_op"]["foreign"]
+    view = report.rendered()
+    (suspected,) = view["suspected"]
+    assert "another machine" in suspected["text"] and "never a failure" in suspected["text"]
+    assert "(another machine)" in view["benchmarks"][0]["noise"]
+    # The same data judged with this machine's calibration fails the run.
+    local = perf.analyse(now, past, [], calibration={"test_op": {"sigma": 0.03, "df": 39}})
+    assert [c.row for c in local.regressions] == ["torch-2.14"]
+
+
+def test_history_with_more_degrees_of_freedom_replaces_a_foreign_prior():
+    now, past = two_slow_nights()
+    foreign = {"test_op": {"sigma": 0.03, "df": 5, "source": "x (another machine)",
+                           "foreign": True}}
+    report = perf.analyse(now, past, [], calibration=foreign)
+    assert report.noise["test_op"]["source"] == "history"
+    assert not report.noise["test_op"]["foreign"]
+    assert [c.row for c in report.regressions] == ["torch-2.14"]

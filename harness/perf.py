@@ -40,7 +40,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from harness.calibration import load_calibration, prior_noise  # load_calibration: re-exported
-from harness import settings, stats
+from harness import memrule, settings, stats
 from harness.benchfile import (  # noqa: F401  (re-exported: perf's readers keep their names)
     BenchmarkData, BenchmarkFileWarning, _record, load_benchmarks, read_benchmarks)
 
@@ -154,6 +154,7 @@ class Comparison:
     changed: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     confirmed: bool = False  # history: the previous run was a regression against this baseline too
     foreign_noise: bool = False  # sigma rests on another machine's calibration: never fails a run
+    memory: list[memrule.MemoryVerdict] = field(default_factory=list)  # shown, never fails a run
 
     @property
     def anchor(self) -> str:
@@ -313,6 +314,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                     cross.append(_comparison(name, groups[name], row, ref_row["name"], "rows",
                                              est, record, [ref], prior, ("slower", "faster"),
                                              expectations))
+                    cross[-1].memory = memrule.compare([ref], record, calibration.get(name))
             items = (record.get("extra_info") or {}).get("items_per_round")
             if isinstance(items, (int, float)) and items > 0:
                 throughput.setdefault(name, {})[row["name"]] = items / record["value"]
@@ -337,6 +339,8 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                                      [rec for _, rec, _ in base], prior,
                                      ("regression", "improvement"), expectations)
             comparison.changed = _changed(base[-1][2], row.get("installed") or {})
+            comparison.memory = memrule.compare([rec for _, rec, _ in base], record,
+                                                calibration.get(name))
             if comparison.verdict == "regression":
                 comparison.confirmed = _previous_regressed(earlier, start, prior)
             hist.append(comparison)

@@ -111,7 +111,8 @@ def _fmt_cmp(c: Comparison | None) -> dict | None:
     if c is None:
         return None
     return {"ratio": f"{c.ratio:.2f}x", "ci": f"{c.low:.2f}–{c.high:.2f}",
-            "p": f"{c.p_value:.2g}", "verdict": c.verdict, "base": c.base, "text": c.describe()}
+            "p": f"{c.p_value:.2g}", "verdict": c.verdict, "base": c.base, "text": c.describe(),
+            "memory": [{"text": m.describe(), "verdict": m.verdict} for m in c.memory]}
 
 
 def _unit(bars) -> str:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,6 +50,9 @@ LEVEL = 0.95
 MIN_EFFECT_FLOOR = 0.01   # policy: a change under 1% is not worth a verdict
 HISTORY_WINDOW = 20       # at most this many previous runs form a baseline
 MAX_HISTORY = 60          # change points are searched in at most this many runs
+NIGHT_FDR = 0.10          # false-discovery rate of the confirmations over one night's series
+CONFIRM_ALPHA = 0.001     # ... and at most this per series, however few series the night has
+RECENT = (2, 4, 8)        # confirmation: the last k runs together against the baseline before
 
 class PerfConfigError(ValueError):
     """A malformed expectations or calibration file; the text names the file and the entry."""
@@ -295,6 +299,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     series: dict[str, dict[str, list[SeriesPoint]]] = {}
     noise: dict[str, dict] = {}
     throughput: dict[str, dict[str, float]] = {}
+    pending: list[tuple] = []  # per history comparison what its confirmation needs
     for name in names:
         prior, shifts = _noise(name, calibration, past)
         noise[name] = {"sigma": prior.sigma, "df": prior.df, "source": prior.source,
@@ -341,8 +346,8 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
             comparison.changed = _changed(base[-1][2], row.get("installed") or {})
             comparison.memory = memrule.compare([rec for _, rec, _ in base], record,
                                                 calibration.get(name))
-            if comparison.verdict == "regression":
-                comparison.confirmed = _previous_regressed(earlier, start, prior)
+            pending.append((comparison, [rec for _, rec, _ in earlier] + [record],
+                            [shift.index for shift in cuts], prior, row))
             hist.append(comparison)
             run_ids = [rid for rid, _, _ in earlier] + [run_id]
             full = logs + [stats.log_stat(record["rounds"])]
@@ -350,6 +355,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                 points.append(ChangePoint(name, row["name"], run_ids[shift.index], shift.ratio,
                                           shift.p_value))
 
+    _confirm(pending, expectations)
     regressions = [c for c in hist if c.verdict == "regression" and c.confirmed
                    and c.expected is None and not c.foreign_noise]
     return PerfReport(
@@ -358,14 +364,73 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
         series=series, noise=noise, warnings=report_warnings, throughput=throughput)
 
 
-def _previous_regressed(earlier, start: int, prior: stats.Noise) -> bool:
-    """Was the last earlier run a regression against the baseline runs before it?"""
-    *before, (_, last, _) = earlier
-    base = [rec["rounds"] for _, rec, _ in before[max(start, len(before) - HISTORY_WINDOW):]]
-    if not base:
-        return False
-    est = stats.compare_processes(base, [last["rounds"]], prior=prior, level=LEVEL)
-    return verdict(est, size_threshold(base, [last["rounds"]]), ("regression", "")) == "regression"
+def _sustained(records: list[dict], cuts: list[int], prior: stats.Noise):
+    """The confirmation test of one series (records oldest first, tonight last; `cuts`: change
+    points among the earlier runs): for each k in RECENT, the last k runs against the baseline
+    before them (after the last change point before them, at most HISTORY_WINDOW runs, at least
+    3); where the change-point search already put a change point in those runs, the runs since
+    it (while at most RECENT[-1]: a confirmed regression fails every run until its level is that
+    old, then the new level is the baseline). The k runs are split into an older and a newer
+    half and each half is tested on its own (one-sided, "slower"), its slowest run left out when it has more than one: one process in
+    40 runs through a burst of other jobs (+18 % in the A/A calibration), and a burst or two must
+    not confirm anything. Both halves must show it: p = max(p_old, p_new)^2, exact for independent
+    halves (they share the baseline: correlation 1/(n+1), small). Returns (Bonferroni p over the
+    k tried, k, estimate of the k runs, size threshold, baseline size, tonight's log distance
+    from the baseline), or None when no k has a baseline."""
+    logs = [stats.log_stat(r["rounds"]) for r in records]
+    best = None
+    tried = 0
+    ends = set()
+    for k in RECENT:
+        end = len(logs) - k
+        seen = [c for c in cuts if c > end - 3]
+        if seen:  # the change-point search found this level: its runs are the recent ones
+            end = max(seen)
+            if not 2 <= len(logs) - end <= RECENT[-1]:
+                continue  # older than RECENT[-1] runs: the new level is the baseline now
+        if end in ends:
+            continue
+        ends.add(end)
+        start = max([0] + [c for c in cuts if c <= end - 3])
+        base = [logs[i] for i in range(max(start, end - HISTORY_WINDOW), end)]
+        if len(base) < 3:
+            continue
+        tried += 1
+        halves = (logs[end:end + k // 2], logs[end + k // 2:])
+        p = max(stats.one_sided_slower(stats.compare_logs(
+            base, sorted(h)[:len(h) - (len(h) > 1)], prior=prior, level=LEVEL)) for h in halves) ** 2
+        if best is None or p < best[0]:
+            est = stats.compare_logs(base, logs[end:], prior=prior, level=LEVEL)
+            first = max(start, end - HISTORY_WINDOW)
+            size = size_threshold([r["rounds"] for r in records[first:end]],
+                                  [r["rounds"] for r in records[end:]])
+            best = (p, len(logs) - end, est, size, len(base), logs[-1] - statistics.fmean(base))
+    if best is None:
+        return None
+    p, k, est, size, n_base, tonight = best
+    return min(1.0, p * tried), k, est, size, n_base, tonight
+
+
+def _confirm(pending, expectations: list[Slowdown]) -> None:
+    """Confirmed regressions, controlled across the whole night: each series' sustained-shift
+    p-value (_sustained) enters one Benjamini-Hochberg family at NIGHT_FDR with every other
+    series of the night; a discovery whose k runs together are slower by more than their size
+    threshold, and whose run tonight is still above the baseline, is a confirmed regression
+    (its comparison then shows the k runs together)."""
+    tests = [(item, _sustained(item[1], item[2], item[3])) for item in pending]
+    tests = [(item, got) for item, got in tests if got is not None]
+    found = stats.discoveries([got[0] for _, got in tests], NIGHT_FDR)
+    for ((comparison, _, _, _, row), (p, k, est, size, n_base, tonight)), hit in zip(
+            tests, found, strict=True):
+        if not (hit and p < CONFIRM_ALPHA and est.ratio >= 1.0 + size and tonight > 0):
+            continue
+        comparison.confirmed, comparison.verdict = True, "regression"
+        comparison.ratio, comparison.low, comparison.high = est.ratio, est.low, est.high
+        comparison.p_value, comparison.n_new, comparison.min_effect = p, k, size
+        comparison.base = f"the last {k} runs together against the {n_base} before them"
+        if comparison.expected is None:
+            comparison.expected = next((e for e in expectations if e.covers(
+                comparison.benchmark, row["name"], row.get("installed") or {})), None)
 
 
 def _comparison(name, group, row, base_label, kind, est, record, base_records, prior, words,

@@ -263,6 +263,23 @@ def _estimate(diff: float, se: float, df: float, level: float) -> Estimate:
                     min(1.0, max(p, 0.0)), se, df)
 
 
+def one_sided_slower(est: Estimate) -> float:
+    """The one-sided p-value of "new is not slower" from a two-sided Estimate."""
+    return est.p_value / 2.0 if est.ratio > 1.0 else 1.0 - est.p_value / 2.0
+
+
+def discoveries(p_values: Sequence[float], q: float) -> list[bool]:
+    """Benjamini-Hochberg at false-discovery rate `q` over one family (a night's comparisons):
+    which p-values are discoveries. With every hypothesis true the chance of any discovery is
+    at most q (for independent or positively dependent tests). Empty in, empty out.
+    Upstream: scipy.stats.false_discovery_control (scipy >= 1.11), method "bh"."""
+    if not p_values:
+        return []
+    from scipy.stats import false_discovery_control
+    adjusted = false_discovery_control([min(max(p, 0.0), 1.0) for p in p_values], method="bh")
+    return [bool(a <= q) for a in adjusted]
+
+
 # ---- change points ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -193,3 +193,21 @@ def test_two_steps_are_both_found_and_results_are_deterministic():
     first = stats.change_points(series)
     assert [s.index for s in first] == [8, 16]
     assert stats.change_points(series) == first
+
+
+def test_discoveries_are_benjamini_hochberg_as_scipy_computes_it():
+    from scipy.stats import false_discovery_control
+    ps = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216]
+    got = stats.discoveries(ps, 0.05)
+    assert got == [bool(a <= 0.05) for a in false_discovery_control(ps, method="bh")]
+    assert got[:2] == [True, True] and not any(got[2:])  # 0.039 > 3/10 x 0.05
+    assert stats.discoveries([], 0.1) == []
+    assert stats.discoveries([0.0006] + [0.5] * 199, 0.1) == [False] * 200  # > q/m = 0.0005
+    assert stats.discoveries([0.0006] + [0.5] * 9, 0.1)[0]
+
+
+def test_one_sided_slower_p_value():
+    est = stats.compare_logs([0.0] * 5, [0.05], prior=stats.Noise(0.02, 20))
+    assert stats.one_sided_slower(est) == pytest.approx(est.p_value / 2)
+    faster = stats.compare_logs([0.0] * 5, [-0.05], prior=stats.Noise(0.02, 20))
+    assert stats.one_sided_slower(faster) == pytest.approx(1 - faster.p_value / 2)

@@ -370,13 +370,14 @@ def _sustained(records: list[dict], cuts: list[int], prior: stats.Noise):
     before them (after the last change point before them, at most HISTORY_WINDOW runs, at least
     3); where the change-point search already put a change point in those runs, the runs since
     it (while at most RECENT[-1]: a confirmed regression fails every run until its level is that
-    old, then the new level is the baseline). The k runs are split into an older and a newer
-    half and each half is tested on its own (one-sided, "slower"), its slowest run left out when it has more than one: one process in
-    40 runs through a burst of other jobs (+18 % in the A/A calibration), and a burst or two must
-    not confirm anything. Both halves must show it: p = max(p_old, p_new)^2, exact for independent
-    halves (they share the baseline: correlation 1/(n+1), small). Returns (Bonferroni p over the
-    k tried, k, estimate of the k runs, size threshold, baseline size, tonight's log distance
-    from the baseline), or None when no k has a baseline."""
+    old, then the new level is the baseline).
+    The k runs are split into an older and a newer half and each half is tested on its own
+    (one-sided, "slower"), its slowest run left out when it has more than one: one process in
+    40 runs through a burst of other jobs (+18 % in the A/A calibration), and a burst or two
+    must not confirm anything. Both halves must show it: p = max(p_old, p_new)^2, exact for
+    independent halves (they share the baseline: correlation 1/(n+1), small).
+    Returns (Bonferroni p over the k tried, k, estimate of the k runs, size threshold,
+    baseline size, tonight's log distance from the baseline), or None when no k has a baseline."""
     logs = [stats.log_stat(r["rounds"]) for r in records]
     best = None
     tried = 0

@@ -17,13 +17,19 @@ ALPHA is 0.01 rather than 0.05 because calibration asks for no false alarm in 20
 comparisons: at 0.05 two-sided the chance of none is 0.95^20 = 36%, at 0.01 it is 82% (90% for
 the slower side alone, which is all that raises an alarm). The report shows 95% intervals.
 
-Confirmation. One process now and then runs through a burst of other jobs that slows even its
-fastest rounds (in the A/A calibration here: one process in 40 was 18% slow on lowpass_biquad),
-so a single night's `regression` is shown as suspected, and it is *confirmed* (it goes into
-PerfReport.regressions, which fails the run) when the row's previous run was a regression against
-the same baseline too: two nights in a row. With ~1% single-night false alarms (calibration),
-two in a row happen about once in 10^4 comparisons. After that the change-point search makes
-the new level the baseline, so the alarm is raised once.
+Confirmation, across the whole night. One process now and then runs through a burst of other
+jobs that slows even its fastest rounds (in the A/A calibration here: one process in 40 was 18%
+slow on lowpass_biquad), so a single night's `regression` is only *suspected*. It is *confirmed*
+(it goes into PerfReport.regressions, which fails the run) by the last k in RECENT runs together
+against the baseline before them (_sustained: both halves of the k runs must be slower, so a
+burst cannot do it), and the false alarms are controlled across the night rather than per
+series: every series' confirmation p-value enters one Benjamini-Hochberg family at NIGHT_FDR
+(with every series unchanged, the chance of any confirmation in a night is at most 10%, i.e.
+<= 0.5 per 1,000 benchmark-nights over 200 series), and no series is confirmed above
+CONFIRM_ALPHA however few series a night has. Pooling up to 8 runs is what lets 3% process noise
+detect a 5% slowdown at all (benchmarks/rule_year.py measures it; README, performance section).
+A verdict whose noise rests on another machine's calibration is never confirmed into a failure
+(harness/calibration.py). Memory is judged beside time by harness/memrule.py (never fails a run).
 
 Neighbours: harness/calibration.py reads calibration files and holds the built-in noise table;
 harness/perf_view.py turns a PerfReport into what the report shows.

@@ -58,7 +58,7 @@ HISTORY_WINDOW = 20       # at most this many previous runs form a baseline
 MAX_HISTORY = 60          # change points are searched in at most this many runs
 NIGHT_FDR = 0.10          # false-discovery rate of the confirmations over one night's series
 CONFIRM_ALPHA = 0.001     # ... and at most this per series, however few series the night has
-RECENT = (2, 4, 8)        # confirmation: the last k runs together against the baseline before
+RECENT = (3, 5, 8)        # confirmation: the last k runs together against the baseline before
 
 class PerfConfigError(ValueError):
     """A malformed expectations or calibration file; the text names the file and the entry."""
@@ -393,7 +393,7 @@ def _sustained(records: list[dict], cuts: list[int], prior: stats.Noise):
         seen = [c for c in cuts if c > end - 3]
         if seen:  # the change-point search found this level: its runs are the recent ones
             end = max(seen)
-            if not 2 <= len(logs) - end <= RECENT[-1]:
+            if not RECENT[0] <= len(logs) - end <= RECENT[-1]:
                 continue  # older than RECENT[-1] runs: the new level is the baseline now
         if end in ends:
             continue

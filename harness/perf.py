@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,7 +46,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from harness.calibration import load_calibration, prior_noise  # load_calibration: re-exported
-from harness import memrule, settings, stats
+from harness import confirm, memrule, settings, stats
+from harness.confirm import CONFIRM_ALPHA, NIGHT_FDR, RECENT  # noqa: F401  (re-exported)
 from harness.benchfile import (  # noqa: F401  (re-exported: perf's readers keep their names)
     BenchmarkData, BenchmarkFileWarning, _record, load_benchmarks, read_benchmarks)
 
@@ -56,9 +56,6 @@ LEVEL = 0.95
 MIN_EFFECT_FLOOR = 0.01   # policy: a change under 1% is not worth a verdict
 HISTORY_WINDOW = 20       # at most this many previous runs form a baseline
 MAX_HISTORY = 60          # change points are searched in at most this many runs
-NIGHT_FDR = 0.10          # false-discovery rate of the confirmations over one night's series
-CONFIRM_ALPHA = 0.001     # ... and at most this per series, however few series the night has
-RECENT = (3, 5, 8)        # confirmation: the last k runs together against the baseline before
 
 class PerfConfigError(ValueError):
     """A malformed expectations or calibration file; the text names the file and the entry."""
@@ -353,7 +350,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
             comparison.memory = memrule.compare([rec for _, rec, _ in base], record,
                                                 calibration.get(name))
             pending.append((comparison, [rec for _, rec, _ in earlier] + [record],
-                            [shift.index for shift in cuts], prior, row))
+                            [shift.index for shift in cuts], prior, row))  # confirm.confirm
             hist.append(comparison)
             run_ids = [rid for rid, _, _ in earlier] + [run_id]
             full = logs + [stats.log_stat(record["rounds"])]
@@ -361,83 +358,14 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                 points.append(ChangePoint(name, row["name"], run_ids[shift.index], shift.ratio,
                                           shift.p_value))
 
-    _confirm(pending, expectations)
+    confirm.confirm(pending, expectations,
+                    size_threshold, HISTORY_WINDOW, LEVEL)
     regressions = [c for c in hist if c.verdict == "regression" and c.confirmed
                    and c.expected is None and not c.foreign_noise]
     return PerfReport(
         run_id=run_id, rows=[r["name"] for r in rows], benchmarks=names, groups=groups,
         cross_row=cross, history=hist, change_points=points, regressions=regressions,
         series=series, noise=noise, warnings=report_warnings, throughput=throughput)
-
-
-def _sustained(records: list[dict], cuts: list[int], prior: stats.Noise):
-    """The confirmation test of one series (records oldest first, tonight last; `cuts`: change
-    points among the earlier runs): for each k in RECENT, the last k runs against the baseline
-    before them (after the last change point before them, at most HISTORY_WINDOW runs, at least
-    3); where the change-point search already put a change point in those runs, the runs since
-    it (while at most RECENT[-1]: a confirmed regression fails every run until its level is that
-    old, then the new level is the baseline).
-    The k runs are split into an older and a newer half and each half is tested on its own
-    (one-sided, "slower"), its slowest run left out when it has more than one: one process in
-    40 runs through a burst of other jobs (+18 % in the A/A calibration), and a burst or two
-    must not confirm anything. Both halves must show it: p = max(p_old, p_new)^2, exact for
-    independent halves (they share the baseline: correlation 1/(n+1), small).
-    Returns (Bonferroni p over the k tried, k, estimate of the k runs, size threshold,
-    baseline size, tonight's log distance from the baseline), or None when no k has a baseline."""
-    logs = [stats.log_stat(r["rounds"]) for r in records]
-    best = None
-    tried = 0
-    ends = set()
-    for k in RECENT:
-        end = len(logs) - k
-        seen = [c for c in cuts if c > end - 3]
-        if seen:  # the change-point search found this level: its runs are the recent ones
-            end = max(seen)
-            if not RECENT[0] <= len(logs) - end <= RECENT[-1]:
-                continue  # older than RECENT[-1] runs: the new level is the baseline now
-        if end in ends:
-            continue
-        ends.add(end)
-        start = max([0] + [c for c in cuts if c <= end - 3])
-        base = [logs[i] for i in range(max(start, end - HISTORY_WINDOW), end)]
-        if len(base) < 3:
-            continue
-        tried += 1
-        halves = (logs[end:end + k // 2], logs[end + k // 2:])
-        p = max(stats.one_sided_slower(stats.compare_logs(
-            base, sorted(h)[:len(h) - (len(h) > 1)], prior=prior, level=LEVEL)) for h in halves) ** 2
-        if best is None or p < best[0]:
-            est = stats.compare_logs(base, logs[end:], prior=prior, level=LEVEL)
-            first = max(start, end - HISTORY_WINDOW)
-            size = size_threshold([r["rounds"] for r in records[first:end]],
-                                  [r["rounds"] for r in records[end:]])
-            best = (p, len(logs) - end, est, size, len(base), logs[-1] - statistics.fmean(base))
-    if best is None:
-        return None
-    p, k, est, size, n_base, tonight = best
-    return min(1.0, p * tried), k, est, size, n_base, tonight
-
-
-def _confirm(pending, expectations: list[Slowdown]) -> None:
-    """Confirmed regressions, controlled across the whole night: each series' sustained-shift
-    p-value (_sustained) enters one Benjamini-Hochberg family at NIGHT_FDR with every other
-    series of the night; a discovery whose k runs together are slower by more than their size
-    threshold, and whose run tonight is still above the baseline, is a confirmed regression
-    (its comparison then shows the k runs together)."""
-    tests = [(item, _sustained(item[1], item[2], item[3])) for item in pending]
-    tests = [(item, got) for item, got in tests if got is not None]
-    found = stats.discoveries([got[0] for _, got in tests], NIGHT_FDR)
-    for ((comparison, _, _, _, row), (p, k, est, size, n_base, tonight)), hit in zip(
-            tests, found, strict=True):
-        if not (hit and p < CONFIRM_ALPHA and est.ratio >= 1.0 + size and tonight > 0):
-            continue
-        comparison.confirmed, comparison.verdict = True, "regression"
-        comparison.ratio, comparison.low, comparison.high = est.ratio, est.low, est.high
-        comparison.p_value, comparison.n_new, comparison.min_effect = p, k, size
-        comparison.base = f"the last {k} runs together against the {n_base} before them"
-        if comparison.expected is None:
-            comparison.expected = next((e for e in expectations if e.covers(
-                comparison.benchmark, row["name"], row.get("installed") or {})), None)
 
 
 def _comparison(name, group, row, base_label, kind, est, record, base_records, prior, words,

@@ -398,20 +398,16 @@ def _noise(name: str, calibration: dict[str, dict], past) -> tuple[stats.Noise, 
     machine's history holds at least as many degrees of freedom: then the verdict is this
     machine's own, and may fail a run."""
     parts = [prior_noise(name, calibration)]
-    ss, df, shifts = 0.0, 0, {}
+    segments, shifts = [], {}
     for (bench, row), runs in past.items():
         if bench != name:
             continue
         logs = [stats.log_stat(rec["rounds"]) for _, rec, _ in runs]
         shifts[row] = stats.change_points(logs, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR)
         cuts = [0] + [s.index for s in shifts[row]] + [len(logs)]
-        for lo, hi in zip(cuts, cuts[1:], strict=False):
-            segment = logs[lo:hi]
-            if len(segment) > 1:
-                mean = sum(segment) / len(segment)
-                ss += sum((x - mean) ** 2 for x in segment)
-                df += len(segment) - 1
+        segments += [logs[lo:hi] for lo, hi in zip(cuts, cuts[1:], strict=False)]
+    sigma, df = stats.robust_sigma(segments)  # bursts of other jobs left out of the spread
     if df > 0:
-        own = stats.Noise(math.sqrt(ss / df), df, "history")
+        own = stats.Noise(sigma, df, "history")
         parts = [own] if parts[0].foreign and df >= parts[0].df else parts + [own]
     return stats.Noise.pool(parts), shifts

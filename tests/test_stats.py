@@ -211,3 +211,19 @@ def test_one_sided_slower_p_value():
     assert stats.one_sided_slower(est) == pytest.approx(est.p_value / 2)
     faster = stats.compare_logs([0.0] * 5, [-0.05], prior=stats.Noise(0.02, 20))
     assert stats.one_sided_slower(faster) == pytest.approx(1 - faster.p_value / 2)
+
+
+def test_robust_sigma_ignores_a_rare_burst_that_a_pooled_sd_does_not():
+    rng = random.Random(5)
+    segments = [[rng.gauss(0.0, 0.03) for _ in range(20)] for _ in range(5)]
+    plain = math.sqrt(sum((x - sum(s) / len(s)) ** 2 for s in segments for x in s) / 95)
+    sigma, df = stats.robust_sigma(segments)
+    assert df == 95 and sigma == pytest.approx(plain, rel=0.25)
+    burst = [list(s) for s in segments]
+    burst[0][3] += math.log(1.18)
+    burst[2][7] += math.log(1.18)
+    burst[4][1] += math.log(1.18)
+    assert stats.robust_sigma(burst)[0] == pytest.approx(sigma, rel=0.08)
+    plain_burst = math.sqrt(sum((x - sum(s) / len(s)) ** 2 for s in burst for x in s) / 95)
+    assert plain_burst > 1.15 * plain  # what the plain SD would have used
+    assert stats.robust_sigma([[0.1], []]) == (0.0, 0)

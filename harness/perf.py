@@ -7,7 +7,8 @@ rounds show, so the interval uses the process-to-process noise `sigma` of the lo
 pooled (weighted by degrees of freedom) from:
   * the A/A calibration of this machine (`python -m harness.calibrate`), or the built-in
     figure measured here when no calibration file exists (harness/calibration.py),
-  * the history itself: the spread of each row's nightly values between change points.
+  * the history itself: the spread of each row's nightly values between change points
+    (stats.robust_sigma: a burst of other jobs in one process does not widen it).
 A benchmark is `slower` (`regression` against history) when BOTH
   * significance: p < ALPHA for "ratio == 1" (t test on the log ratio, process noise included),
   * size: the ratio is beyond 1 + min_effect, the resolution of the rounds themselves: the 95%

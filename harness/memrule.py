@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Sequence, TypeGuard
 
 MIB = 1 << 20
 MIN_CHANGE = 0.10
@@ -60,12 +60,13 @@ def measures(record: dict | None) -> dict[str, float]:
     peak, before = extra.get("peak_rss_bytes"), extra.get("rss_before_bytes")
     if _bytes(peak) and _bytes(before):
         out["RSS growth"] = max(0.0, float(peak) - float(before))
-    if _bytes(extra.get("cuda_max_allocated_bytes")):
-        out["CUDA peak"] = float(extra["cuda_max_allocated_bytes"])
+    cuda = extra.get("cuda_max_allocated_bytes")
+    if _bytes(cuda):
+        out["CUDA peak"] = float(cuda)
     return out
 
 
-def _bytes(value) -> bool:
+def _bytes(value: object) -> TypeGuard[int | float]:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and math.isfinite(value) and value >= 0)
 

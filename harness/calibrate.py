@@ -19,6 +19,9 @@ the rule compares (stats.process_stat, the 5th percentile of the rounds):
   * the smallest slowdown the rule detects (80% of comparisons flagged), found by multiplying
     side B's rounds by 1+d: one process against one, against HISTORY others, and with all
     PAIRS pairs interleaved (A/B, pairs resampled); and how many pairs would detect 5%.
+  * memory (harness/memrule.py), per measure the benchmark records (RSS growth; CUDA peak on
+    CUDA): sigma in bytes over all processes, A/A false alarms (one process against one) and
+    the smallest growth the memory rule flags in >= 80% of the pairs.
 It writes these to <time>.json in the calibration folder ($HARNESS_CALIBRATION, by default
 reports/calibration; a new file each time, written atomically), which harness/calibration.py reads
 for harness.perf.analyse's sigma. `--keep DIR` keeps every process's benchmark.json; `--from DIR`
@@ -41,7 +44,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness import calibration as calibration_files
-from harness import fsio, isolate, perf, settings, stats
+from harness import fsio, isolate, memrule, perf, settings, stats
 from harness.isolate import CheckCrashed, CheckTimeout, run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,6 +77,14 @@ class Calibration:
     detectable_history: float    # ... smallest slowdown flagged in >= 80% of those
     detectable_pairs: float      # ... with all pairs interleaved
     pairs_for_target: int        # pairs an interleaved A/B needs to detect TARGET (-1: never)
+    # memory (memrule.calibrate), None where the processes recorded none: SD in bytes over all
+    # processes, 1-vs-1 A/A false alarms, smallest growth flagged in >= 80% (fraction, inf: never)
+    memory_sigma_bytes: float | None = None
+    memory_false_alarms: int | None = None
+    memory_detectable: float | None = None
+    cuda_sigma_bytes: float | None = None
+    cuda_false_alarms: int | None = None
+    cuda_detectable: float | None = None
 
 
 @dataclass(frozen=True)
@@ -148,8 +159,12 @@ def pairs_needed(sd_pair: float, size: float, target: float = TARGET) -> int:
     return -1
 
 
-def calibrate_benchmark(name: str, pairs) -> Calibration:
-    """Calibration figures of one benchmark from its A/A pairs [(rounds A, rounds B)]."""
+MEMORY_FIELDS = {"RSS growth": "memory", "CUDA peak": "cuda"}
+
+
+def calibrate_benchmark(name: str, pairs, memory: dict | None = None) -> Calibration:
+    """Calibration figures of one benchmark from its A/A pairs [(rounds A, rounds B)], and
+    from `memory` {measure (memrule.MEASURES): [(bytes A, bytes B)]} where recorded."""
     sides = [(Side.of(a), Side.of(b)) for a, b in pairs]
     diffs = [b.log - a.log for a, b in sides]
     n = len(diffs)
@@ -183,7 +198,33 @@ def calibrate_benchmark(name: str, pairs) -> Calibration:
         detectable_single=single, detectable_pairs=interleaved, detectable_history=history,
         false_history=sum(v == "slower" for v in nightly),
         false_confirmed=sum(a == b == "slower" for a, b in zip(nightly, nightly[1:], strict=False)),
-        pairs_for_target=pairs_needed(sd_pair, paired_size))
+        pairs_for_target=pairs_needed(sd_pair, paired_size), **_memory_figures(memory or {}))
+
+
+def _memory_figures(memory: dict) -> dict:
+    out = {}
+    for measure, prefix in MEMORY_FIELDS.items():
+        pairs = memory.get(measure) or []
+        if len(pairs) >= 3:
+            got = memrule.calibrate(pairs, GRID, POWER)
+            out.update({f"{prefix}_sigma_bytes": got["sigma_bytes"],
+                        f"{prefix}_false_alarms": got["false_alarms"],
+                        f"{prefix}_detectable": got["detectable"]})
+    return out
+
+
+def split(data: dict[str, list[tuple[dict, dict]]]) -> tuple[dict, dict]:
+    """Record pairs {benchmark: [(record A, record B)]} into rounds pairs {benchmark: [(rounds A,
+    rounds B)]} and memory pairs {benchmark: {measure: [(bytes A, bytes B)]}}."""
+    rounds = {name: [(a["rounds"], b["rounds"]) for a, b in pairs] for name, pairs in data.items()}
+    memory: dict[str, dict[str, list]] = {}
+    for name, pairs in data.items():
+        for a, b in pairs:
+            ma, mb = memrule.measures(a), memrule.measures(b)
+            for measure in set(ma) & set(mb):
+                memory.setdefault(name, {}).setdefault(measure, []).append((ma[measure],
+                                                                             mb[measure]))
+    return rounds, memory
 
 
 def ab_compare(pairs, calibration: dict | None) -> tuple[stats.Estimate, str, float]:
@@ -225,8 +266,9 @@ def run_suite(python: str, out: Path, expr: str | None, depth: str, suite: str) 
 
 
 def interleave(python_a: str, python_b: str, pairs: int, expr: str | None, depth: str,
-               suite: str, workdir: Path) -> dict[str, list[tuple[list[float], list[float]]]]:
-    """PAIRS pairs of processes, A B then B A alternately; {benchmark: [(rounds A, rounds B)]}."""
+               suite: str, workdir: Path) -> dict[str, list[tuple[dict, dict]]]:
+    """PAIRS pairs of processes, A B then B A alternately; {benchmark: [(record A, record B)]}
+    (harness.benchfile records: rounds, extra_info with memory)."""
     result: dict[str, list] = {}
     for i in range(pairs):
         order = ("a", "b") if i % 2 == 0 else ("b", "a")
@@ -238,18 +280,17 @@ def interleave(python_a: str, python_b: str, pairs: int, expr: str | None, depth
             print(f"  pair {i + 1}/{pairs} {side.upper()}: {len(got[side])} benchmarks, "
                   f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         for name in sorted(set(got["a"]) & set(got["b"])):
-            result.setdefault(name, []).append((got["a"][name]["rounds"],
-                                                got["b"][name]["rounds"]))
+            result.setdefault(name, []).append((got["a"][name], got["b"][name]))
     return result
 
 
-def load_pairs(workdir: Path, pairs: int) -> dict[str, list[tuple[list[float], list[float]]]]:
+def load_pairs(workdir: Path, pairs: int) -> dict[str, list[tuple[dict, dict]]]:
     """The pairs a --keep directory holds (NNN-a.json, NNN-b.json), as interleave returns them."""
     result: dict[str, list] = {}
     for i in range(pairs):
         got = [perf.read_benchmarks(workdir / f"{i:03d}-{side}.json")[0] for side in "ab"]
         for name in sorted(set(got[0]) & set(got[1])):
-            result.setdefault(name, []).append((got[0][name]["rounds"], got[1][name]["rounds"]))
+            result.setdefault(name, []).append((got[0][name], got[1][name]))
     return result
 
 
@@ -283,6 +324,23 @@ false alarms: A/A comparisons flagged, of {n} each: one process against one (eit
 detect: smallest injected slowdown flagged in >= {POWER:.0%} of comparisons: 1v1 = one process
   per side (cross-row), 1v10 = against {HISTORY} earlier runs (nightly history), pairs = the {n}
   interleaved pairs of an A/B run (resampled). pairs@5%: pairs an A/B needs to detect {TARGET:.0%}.""",
+          file=out)
+    with_memory = [c for c in results if c.memory_sigma_bytes is not None
+                   or c.cuda_sigma_bytes is not None]
+    if not with_memory:
+        return
+    print(f"\n{'memory (RSS growth / CUDA peak)':34} {'sigma':>19} {'false alarms':>13} "
+          f"{'detect 1v1':>15}", file=out)
+    for c in with_memory:
+        sig = " / ".join("-" if v is None else f"{v / memrule.MIB:.2f} MiB"
+                         for v in (c.memory_sigma_bytes, c.cuda_sigma_bytes))
+        fa = " / ".join("-" if v is None else str(v)
+                        for v in (c.memory_false_alarms, c.cuda_false_alarms))
+        det = " / ".join("-" if v is None else _pct(v)
+                         for v in (c.memory_detectable, c.cuda_detectable))
+        print(f"{c.benchmark:34} {sig:>19} {fa + f' /{c.pairs}':>13} {det:>15}", file=out)
+    print(f"""Memory rule: a change beyond max({memrule.MIN_CHANGE:.0%} of the base, {memrule.NOISE_MULT:g} sigma,
+  {memrule.MIN_BYTES // memrule.MIB} MiB) is "more/less memory"; false alarms: one process against one, either way.""",
           file=out)
 
 
@@ -334,16 +392,17 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no benchmark produced rounds in both processes of any pair",
               file=sys.stderr)
         return 2
+    data, memory = split(data)
     if args.python:
-        results = [calibrate_benchmark(name, pairs) for name, pairs in sorted(data.items())
-                   if len(pairs) >= 3]
+        results = [calibrate_benchmark(name, pairs, memory.get(name))
+                   for name, pairs in sorted(data.items()) if len(pairs) >= 3]
         print(f"A/A calibration of {args.python} on {platform.node()} "
               f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
         print_calibration(results)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         path = Path(args.out) / f"{stamp}.json"
         fsio.write_json(path, {
-            "created": stamp, "python": args.python, "host": platform.node(),
+            "created": stamp, "python": args.python, **calibration_files.this_machine(),
             "cpus": os.cpu_count(), "pairs": args.pairs, "depth": args.depth,
             "benchmarks": {c.benchmark: {k: (None if isinstance(v, float) and math.isinf(v)
                                              else v) for k, v in asdict(c).items()}

@@ -10,10 +10,18 @@ settings' calibration folder ($HARNESS_CALIBRATION):
 degrees of freedom. The regression rule (harness/perf.py) takes each benchmark's prior noise from
 the newest usable file (load_calibration, prior_noise), or from the built-in table below when this
 machine has none.
+
+Another machine's figures. Noise belongs to the machine that measured it: a file whose recorded
+`host` or `cpu` differs from this machine's (this_machine()), and the built-in table (made on the
+development VM), are *foreign*: their entries carry "foreign": True, their label says "another
+machine", and harness/perf.py never fails a run on a verdict whose noise includes them (it stays
+suspected). Calibrate the machine the nightly runs on: `nox -s calibrate -- ROW --pairs 20`.
 """
 from __future__ import annotations
 
+import functools
 import json
+import platform
 from pathlib import Path
 
 from harness import settings, stats
@@ -23,7 +31,7 @@ from harness import settings, stats
 # development machine (t214 venv, 40 processes, 2026-11-26), at least DEFAULT_FLOOR because other
 # machines differ; benchmarks it did not measure get DEFAULT_NOISE (above the largest figure it
 # saw, Java's 5.9%).
-BUILT_IN_SOURCE = "built-in A/A calibration (2026-11-26)"
+BUILT_IN_SOURCE = "built-in A/A calibration (2026-11-26, another machine)"
 DEFAULT_DF = 39
 DEFAULT_FLOOR = 0.02
 DEFAULT_SIGMA = {
@@ -34,8 +42,40 @@ DEFAULT_SIGMA = {
     "test_resnet18_scripted[b1]": 0.020, "test_rpc_roundtrip": 0.036,
     "test_spectrogram[b16]": 0.026, "test_spectrogram[b1]": 0.015,
 }
-DEFAULT_NOISE = stats.Noise(sigma=0.06, df=DEFAULT_DF, source=BUILT_IN_SOURCE)
+DEFAULT_NOISE = stats.Noise(sigma=0.06, df=DEFAULT_DF, source=BUILT_IN_SOURCE, foreign=True)
 CALIBRATION_SOURCE = "calibration"   # the label of an entry whose file says nothing of its origin
+FOREIGN = "another machine"
+CPUINFO = Path("/proc/cpuinfo")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """This machine's CPU model: /proc/cpuinfo's first 'model name' (Linux), else
+    platform.processor(), else platform.machine(); '' when none says."""
+    try:
+        for line in CPUINFO.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or ""
+
+
+def this_machine() -> dict[str, str]:
+    """{"host": platform.node(), "cpu": cpu_model()}: what a calibration file records of the
+    machine that made it, and what load_calibration compares it with."""
+    return {"host": platform.node(), "cpu": cpu_model()}
+
+
+def foreign_reason(data: dict, machine: dict[str, str]) -> str | None:
+    """Why a calibration file's figures belong to another machine ("host X, not Y" / "cpu ..."),
+    or None when what it records (host, cpu) matches `machine` or it records neither."""
+    for key in ("host", "cpu"):
+        theirs, ours = data.get(key), machine.get(key)
+        if isinstance(theirs, str) and theirs and ours and theirs != ours:
+            return f"{key} {theirs!r}, not this machine's {ours!r}"
+    return None
 
 
 def source_label(data: dict) -> str | None:
@@ -50,13 +90,18 @@ def source_label(data: dict) -> str | None:
     return " ".join(parts) if len(parts) > 1 else None
 
 
-def load_calibration(where: str | Path | None = None) -> tuple[dict[str, dict], list[str]]:
+def load_calibration(where: str | Path | None = None, machine: dict[str, str] | None = None
+                     ) -> tuple[dict[str, dict], list[str]]:
     """The newest usable calibration: `where` is a file or a directory of <timestamp>.json
     (default: the settings' calibration folder, read at call time).
 
     Returns ({benchmark: {"sigma", "df", ...}}, warnings): each entry as the file has it, plus
-    "source" (source_label) when the file records when or where it was made. A corrupt file is reported in the warnings
-    and left alone, and the next older usable one is used; none usable gives ({}, warnings)."""
+    "source" (source_label) when the file records when or where it was made. A file made on
+    another machine than `machine` (default this_machine()) gives entries with "foreign": True,
+    a source ending in "(another machine)" and a warning naming the difference. A corrupt file
+    is reported in the warnings and left alone, and the next older usable one is used; none
+    usable gives ({}, warnings)."""
+    machine = this_machine() if machine is None else machine
     where = Path(where or settings.current().calibration)
     files = sorted(where.glob("*.json"), reverse=True) if where.is_dir() else [where]
     problems: list[str] = []
@@ -68,6 +113,14 @@ def load_calibration(where: str | Path | None = None) -> tuple[dict[str, dict], 
                 if not (float(entry["sigma"]) >= 0 and float(entry["df"]) > 0):
                     raise ValueError(f"{name}: sigma/df out of range")
             label = source_label(data)
+            reason = foreign_reason(data, machine)
+            if reason is not None:
+                problems.append(f"{path}: calibration made on another machine ({reason}); its "
+                                "verdicts are shown as suspected and never fail a run. Calibrate "
+                                "this one: nox -s calibrate -- ROW --pairs 20")
+                label = f"{label or CALIBRATION_SOURCE} ({FOREIGN})"
+                return {name: dict(entry, source=label, foreign=True)
+                        for name, entry in entries.items()}, problems
             if label is None:
                 return entries, problems
             return {name: dict(entry, source=label) for name, entry in entries.items()}, problems
@@ -80,11 +133,14 @@ def load_calibration(where: str | Path | None = None) -> tuple[dict[str, dict], 
 
 def prior_noise(name: str, calibration: dict[str, dict]) -> stats.Noise:
     """The prior process noise of benchmark `name`: its calibration entry ({"sigma", "df"},
-    optional "source"), else the built-in figure (at least DEFAULT_FLOOR), else DEFAULT_NOISE."""
+    optional "source" and "foreign"), else the built-in figure (at least DEFAULT_FLOOR), else
+    DEFAULT_NOISE; the built-in ones are foreign (made on the development VM)."""
     entry = calibration.get(name)
     if entry:
         return stats.Noise(float(entry["sigma"]), float(entry["df"]),
-                           str(entry.get("source") or CALIBRATION_SOURCE))
+                           str(entry.get("source") or CALIBRATION_SOURCE),
+                           foreign=bool(entry.get("foreign", False)))
     if name in DEFAULT_SIGMA:
-        return stats.Noise(max(DEFAULT_SIGMA[name], DEFAULT_FLOOR), DEFAULT_DF, BUILT_IN_SOURCE)
+        return stats.Noise(max(DEFAULT_SIGMA[name], DEFAULT_FLOOR), DEFAULT_DF, BUILT_IN_SOURCE,
+                           foreign=True)
     return DEFAULT_NOISE

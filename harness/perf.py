@@ -7,7 +7,8 @@ rounds show, so the interval uses the process-to-process noise `sigma` of the lo
 pooled (weighted by degrees of freedom) from:
   * the A/A calibration of this machine (`python -m harness.calibrate`), or the built-in
     figure measured here when no calibration file exists (harness/calibration.py),
-  * the history itself: the spread of each row's nightly values between change points.
+  * the history itself: the spread of each row's nightly values between change points
+    (stats.robust_sigma: a burst of other jobs in one process does not widen it).
 A benchmark is `slower` (`regression` against history) when BOTH
   * significance: p < ALPHA for "ratio == 1" (t test on the log ratio, process noise included),
   * size: the ratio is beyond 1 + min_effect, the resolution of the rounds themselves: the 95%
@@ -17,13 +18,19 @@ ALPHA is 0.01 rather than 0.05 because calibration asks for no false alarm in 20
 comparisons: at 0.05 two-sided the chance of none is 0.95^20 = 36%, at 0.01 it is 82% (90% for
 the slower side alone, which is all that raises an alarm). The report shows 95% intervals.
 
-Confirmation. One process now and then runs through a burst of other jobs that slows even its
-fastest rounds (in the A/A calibration here: one process in 40 was 18% slow on lowpass_biquad),
-so a single night's `regression` is shown as suspected, and it is *confirmed* (it goes into
-PerfReport.regressions, which fails the run) when the row's previous run was a regression against
-the same baseline too: two nights in a row. With ~1% single-night false alarms (calibration),
-two in a row happen about once in 10^4 comparisons. After that the change-point search makes
-the new level the baseline, so the alarm is raised once.
+Confirmation, across the whole night. One process now and then runs through a burst of other
+jobs that slows even its fastest rounds (in the A/A calibration here: one process in 40 was 18%
+slow on lowpass_biquad), so a single night's `regression` is only *suspected*. It is *confirmed*
+(it goes into PerfReport.regressions, which fails the run) by the last k in RECENT runs together
+against the baseline before them (_sustained: both halves of the k runs must be slower, so a
+burst cannot do it), and the false alarms are controlled across the night rather than per
+series: every series' confirmation p-value enters one Benjamini-Hochberg family at NIGHT_FDR
+(with every series unchanged, the chance of any confirmation in a night is at most 10%, i.e.
+<= 0.5 per 1,000 benchmark-nights over 200 series), and no series is confirmed above
+CONFIRM_ALPHA however few series a night has. Pooling up to 8 runs is what lets 3% process noise
+detect a 5% slowdown at all (benchmarks/rule_year.py measures it; README, performance section).
+A verdict whose noise rests on another machine's calibration is never confirmed into a failure
+(harness/calibration.py). Memory is judged beside time by harness/memrule.py (never fails a run).
 
 Neighbours: harness/calibration.py reads calibration files and holds the built-in noise table;
 harness/perf_view.py turns a PerfReport into what the report shows.
@@ -40,7 +47,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from harness.calibration import load_calibration, prior_noise  # load_calibration: re-exported
-from harness import settings, stats
+from harness import confirm, memrule, settings, stats
+from harness.confirm import CONFIRM_ALPHA, NIGHT_FDR, RECENT  # noqa: F401  (re-exported)
 from harness.benchfile import (  # noqa: F401  (re-exported: perf's readers keep their names)
     BenchmarkData, BenchmarkFileWarning, _record, load_benchmarks, read_benchmarks)
 
@@ -153,6 +161,8 @@ class Comparison:
     expected: Slowdown | None = None
     changed: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     confirmed: bool = False  # history: the previous run was a regression against this baseline too
+    foreign_noise: bool = False  # sigma rests on another machine's calibration: never fails a run
+    memory: list[memrule.MemoryVerdict] = field(default_factory=list)  # shown, never fails a run
 
     @property
     def anchor(self) -> str:
@@ -192,7 +202,7 @@ class PerfReport:
     cross_row: list[Comparison]
     history: list[Comparison]
     change_points: list[ChangePoint]
-    regressions: list[Comparison]          # confirmed (two runs in a row), not expected: fail
+    regressions: list[Comparison]          # confirmed, not expected, noise of this machine: fail
     series: dict[str, dict[str, list[SeriesPoint]]]   # benchmark -> row -> points, oldest first
     noise: dict[str, dict]                # benchmark -> {"sigma", "df", "source"}
     warnings: list[str]
@@ -293,9 +303,11 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     series: dict[str, dict[str, list[SeriesPoint]]] = {}
     noise: dict[str, dict] = {}
     throughput: dict[str, dict[str, float]] = {}
+    pending: list[tuple] = []  # per history comparison what its confirmation needs
     for name in names:
         prior, shifts = _noise(name, calibration, past)
-        noise[name] = {"sigma": prior.sigma, "df": prior.df, "source": prior.source}
+        noise[name] = {"sigma": prior.sigma, "df": prior.df, "source": prior.source,
+                       "foreign": prior.foreign}
         ref_row, ref = next((r, b) for r in rows if (b := _bench(r, name)) is not None)
         for row in rows:
             record = _bench(row, name)
@@ -311,6 +323,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                     cross.append(_comparison(name, groups[name], row, ref_row["name"], "rows",
                                              est, record, [ref], prior, ("slower", "faster"),
                                              expectations))
+                    cross[-1].memory = memrule.compare([ref], record, calibration.get(name))
             items = (record.get("extra_info") or {}).get("items_per_round")
             if isinstance(items, (int, float)) and items > 0:
                 throughput.setdefault(name, {})[row["name"]] = items / record["value"]
@@ -335,8 +348,10 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                                      [rec for _, rec, _ in base], prior,
                                      ("regression", "improvement"), expectations)
             comparison.changed = _changed(base[-1][2], row.get("installed") or {})
-            if comparison.verdict == "regression":
-                comparison.confirmed = _previous_regressed(earlier, start, prior)
+            comparison.memory = memrule.compare([rec for _, rec, _ in base], record,
+                                                calibration.get(name))
+            pending.append((comparison, [rec for _, rec, _ in earlier] + [record],
+                            [shift.index for shift in cuts], prior, row))  # confirm.confirm
             hist.append(comparison)
             run_ids = [rid for rid, _, _ in earlier] + [run_id]
             full = logs + [stats.log_stat(record["rounds"])]
@@ -344,22 +359,14 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                 points.append(ChangePoint(name, row["name"], run_ids[shift.index], shift.ratio,
                                           shift.p_value))
 
-    regressions = [c for c in hist
-                   if c.verdict == "regression" and c.confirmed and c.expected is None]
+    confirm.confirm(pending, expectations,
+                    size_threshold, HISTORY_WINDOW, LEVEL)
+    regressions = [c for c in hist if c.verdict == "regression" and c.confirmed
+                   and c.expected is None and not c.foreign_noise]
     return PerfReport(
         run_id=run_id, rows=[r["name"] for r in rows], benchmarks=names, groups=groups,
         cross_row=cross, history=hist, change_points=points, regressions=regressions,
         series=series, noise=noise, warnings=report_warnings, throughput=throughput)
-
-
-def _previous_regressed(earlier, start: int, prior: stats.Noise) -> bool:
-    """Was the last earlier run a regression against the baseline runs before it?"""
-    *before, (_, last, _) = earlier
-    base = [rec["rounds"] for _, rec, _ in before[max(start, len(before) - HISTORY_WINDOW):]]
-    if not base:
-        return False
-    est = stats.compare_processes(base, [last["rounds"]], prior=prior, level=LEVEL)
-    return verdict(est, size_threshold(base, [last["rounds"]]), ("regression", "")) == "regression"
 
 
 def _comparison(name, group, row, base_label, kind, est, record, base_records, prior, words,
@@ -376,7 +383,8 @@ def _comparison(name, group, row, base_label, kind, est, record, base_records, p
         benchmark=name, group=group, row=row["name"], base=base_label, kind=kind,
         ratio=est.ratio, low=est.low, high=est.high, p_value=est.p_value, verdict=decided,
         value_s=record["value"], base_value_s=base_value, n_base=len(base_records), n_new=1,
-        sigma=prior.sigma, noise_source=prior.source, min_effect=size, expected=expected)
+        sigma=prior.sigma, noise_source=prior.source, min_effect=size, expected=expected,
+        foreign_noise=prior.foreign)
 
 
 def _changed(before: dict, after: dict) -> dict[str, tuple[str | None, str | None]]:
@@ -386,21 +394,21 @@ def _changed(before: dict, after: dict) -> dict[str, tuple[str | None, str | Non
 
 def _noise(name: str, calibration: dict[str, dict], past) -> tuple[stats.Noise, dict]:
     """Prior process noise for `name`: calibration (or the built-in figure) pooled with the
-    spread of every row's earlier runs between their change points; also those change points."""
+    spread of every row's earlier runs between their change points; also those change points.
+    A foreign prior (another machine's calibration, the built-in table) is left out once this
+    machine's history holds at least as many degrees of freedom: then the verdict is this
+    machine's own, and may fail a run."""
     parts = [prior_noise(name, calibration)]
-    ss, df, shifts = 0.0, 0, {}
+    segments, shifts = [], {}
     for (bench, row), runs in past.items():
         if bench != name:
             continue
         logs = [stats.log_stat(rec["rounds"]) for _, rec, _ in runs]
         shifts[row] = stats.change_points(logs, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR)
         cuts = [0] + [s.index for s in shifts[row]] + [len(logs)]
-        for lo, hi in zip(cuts, cuts[1:], strict=False):
-            segment = logs[lo:hi]
-            if len(segment) > 1:
-                mean = sum(segment) / len(segment)
-                ss += sum((x - mean) ** 2 for x in segment)
-                df += len(segment) - 1
+        segments += [logs[lo:hi] for lo, hi in zip(cuts, cuts[1:], strict=False)]
+    sigma, df = stats.robust_sigma(segments)  # bursts of other jobs left out of the spread
     if df > 0:
-        parts.append(stats.Noise(math.sqrt(ss / df), df, "history"))
+        own = stats.Noise(sigma, df, "history")
+        parts = [own] if parts[0].foreign and df >= parts[0].df else parts + [own]
     return stats.Noise.pool(parts), shifts

@@ -22,8 +22,8 @@ def render(report: PerfReport) -> dict:
     by_key = {(c.benchmark, c.row): c for c in report.cross_row}
     hist_key = {(c.benchmark, c.row): c for c in report.history}
     regressed = {(c.benchmark, c.row) for c in report.regressions}
-    suspected = [c for c in report.history
-                 if c.verdict == "regression" and not c.confirmed and c.expected is None]
+    suspected = [c for c in report.history if c.verdict == "regression"
+                 and (c.benchmark, c.row) not in regressed and c.expected is None]
     cps: dict[tuple[str, str], list[ChangePoint]] = {}
     for cp in report.change_points:
         cps.setdefault((cp.benchmark, cp.row), []).append(cp)
@@ -73,7 +73,8 @@ def render(report: PerfReport) -> dict:
                  "(RPC: wall-clock latency)."),
         "benchmarks": benchmarks,
         "regressions": [{"text": c.describe(), "anchor": c.anchor} for c in report.regressions],
-        "suspected": [{"text": c.describe(), "anchor": c.anchor} for c in suspected],
+        "suspected": [{"text": c.describe() + _why_suspected(c), "anchor": c.anchor}
+                      for c in suspected],
         "known": [{"text": c.describe(), "anchor": c.anchor, "link": c.expected.link}
                   for c in report.history + report.cross_row if c.expected is not None],
         "change_points": [{"text": f"{cp.benchmark} on {cp.row}: {cp.ratio:.2f}x from run "
@@ -82,6 +83,14 @@ def render(report: PerfReport) -> dict:
                           for cp in report.change_points],
         "warnings": list(report.warnings),
     }
+
+
+def _why_suspected(c: Comparison) -> str:
+    """Why a regression against history does not fail the run."""
+    if c.foreign_noise:
+        return (f" — its noise estimate comes from another machine ({c.noise_source}): a "
+                "suspicion, never a failure, until this machine is calibrated")
+    return ""
 
 
 def _state(cross: Comparison | None, hist: Comparison | None, regressed: bool) -> str:
@@ -102,7 +111,8 @@ def _fmt_cmp(c: Comparison | None) -> dict | None:
     if c is None:
         return None
     return {"ratio": f"{c.ratio:.2f}x", "ci": f"{c.low:.2f}–{c.high:.2f}",
-            "p": f"{c.p_value:.2g}", "verdict": c.verdict, "base": c.base, "text": c.describe()}
+            "p": f"{c.p_value:.2g}", "verdict": c.verdict, "base": c.base, "text": c.describe(),
+            "memory": [{"text": m.describe(), "verdict": m.verdict} for m in c.memory]}
 
 
 def _unit(bars) -> str:

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from harness import calibrate, perf
+from harness import calibrate, calibration, perf
 
 
 def process(rng, level, *, sigma, cv=0.03, n=30):
@@ -76,7 +76,10 @@ rng = random.Random(seed)
 factor = {factor} * math.exp(rng.gauss(0, 0.02))
 data = [0.05 * factor * math.exp(rng.gauss(0, 0.02)) for _ in range(30)]
 bench = {{"group": "g", "name": "test_op[b1]", "fullname": "x::test_op[b1]",
-          "options": {{"timer": "time.process_time"}}, "extra_info": {{}},
+          "options": {{"timer": "time.process_time"}},
+          "extra_info": {{"peak_rss_bytes": 300_000_000 + int(rng.gauss(0, 1e6)),
+                          "rss_before_bytes": 200_000_000, "peak_rss_method": "VmHWM",
+                          "cuda_max_allocated_bytes": None}},
           "stats": {{"median": sorted(data)[15], "data": data}}}}
 Path(out).write_text(json.dumps({{"benchmarks": [bench]}}))
 """
@@ -106,6 +109,15 @@ def test_aa_driver_prints_the_figures_and_writes_a_calibration_file(tmp_path, fa
     entries, problems = perf.load_calibration(tmp_path / "cal")
     assert problems == [] and entries["test_op[b1]"]["pairs"] == 6
     assert entries["test_op[b1]"]["sigma"] > 0
+    # memory: its A/A noise, false alarms and smallest detectable growth, printed and written
+    assert "memory (RSS growth / CUDA peak)" in out and "Memory rule" in out
+    entry = entries["test_op[b1]"]
+    assert 0 < entry["memory_sigma_bytes"] < 5e6 and entry["memory_false_alarms"] == 0
+    assert 0.1 <= entry["memory_detectable"] <= 0.2 and entry["cuda_sigma_bytes"] is None
+    # made here: it records this machine, so it is not foreign
+    data = json.loads(written.read_text())
+    assert {k: data[k] for k in ("host", "cpu")} == calibration.this_machine()
+    assert "foreign" not in entry
 
 
 def test_ab_driver_gives_the_verdict_and_fails_on_a_slowdown(tmp_path, fake_python, capsys):

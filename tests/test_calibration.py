@@ -11,7 +11,7 @@ def write(folder, stamp, benchmarks, **fields):
 def test_entries_are_labelled_with_when_and_where_the_calibration_was_made(tmp_path):
     write(tmp_path, "20261101T000000Z", {"test_op": {"sigma": 0.04, "df": 19}},
           created="20261101T000000Z", host="runner-7")
-    entries, problems = calibration.load_calibration(tmp_path)
+    entries, problems = calibration.load_calibration(tmp_path, machine={"host": "runner-7"})
     assert problems == []
     assert entries["test_op"] == {"sigma": 0.04, "df": 19,
                                   "source": "calibration 20261101T000000Z on runner-7"}
@@ -29,7 +29,7 @@ def test_a_file_that_does_not_say_where_it_came_from_keeps_its_entries_as_they_a
 def test_an_out_of_range_entry_makes_the_file_unusable_and_the_older_one_is_used(tmp_path, entry):
     write(tmp_path, "20261101T000000Z", {"test_op": {"sigma": 0.04, "df": 19}}, host="old")
     write(tmp_path, "20261102T000000Z", {"test_op": entry}, host="new")
-    entries, problems = calibration.load_calibration(tmp_path)
+    entries, problems = calibration.load_calibration(tmp_path, machine={"host": "old"})
     assert entries["test_op"]["source"] == "calibration on old"
     assert len(problems) == 1 and "20261102T000000Z.json: unusable calibration file" in problems[0]
 
@@ -43,7 +43,7 @@ def test_prior_noise_prefers_the_calibration_then_the_built_in_table_then_the_de
     assert calibration.prior_noise("test_op", entries) == stats.Noise(0.031, 39, "calibration on ci")
     built_in = calibration.prior_noise("test_onnxruntime_resnet18", {})  # 0.4% in the table
     assert built_in == stats.Noise(calibration.DEFAULT_FLOOR, calibration.DEFAULT_DF,
-                                   calibration.BUILT_IN_SOURCE)
+                                   calibration.BUILT_IN_SOURCE, foreign=True)
     assert calibration.prior_noise("test_mfcc[b1]", {}).sigma == calibration.DEFAULT_SIGMA["test_mfcc[b1]"]
     assert calibration.prior_noise("test_unknown", {}) is calibration.DEFAULT_NOISE
     assert calibration.DEFAULT_NOISE.sigma > max(calibration.DEFAULT_SIGMA.values())
@@ -52,9 +52,36 @@ def test_prior_noise_prefers_the_calibration_then_the_built_in_table_then_the_de
 def test_the_report_names_the_calibration_its_noise_came_from(tmp_path):
     write(tmp_path, "20261101T000000Z", {"test_op": {"sigma": 0.03, "df": 19}},
           created="20261101T000000Z", host="runner-7")
-    entries, _ = perf.load_calibration(tmp_path)  # still importable through perf
+    entries, _ = perf.load_calibration(tmp_path, {"host": "runner-7"})  # importable through perf
     run = {"run_id": "20261126T000000Z", "rows": [{"name": "r", "benchmarks": {"test_op": {
         "group": "g", "clock": "process_time", "rounds": [0.01 + i * 1e-5 for i in range(30)]}}}]}
     report = perf.analyse(run, [], [], entries)
     assert report.noise["test_op"]["source"] == "calibration 20261101T000000Z on runner-7"
     assert report.noise["test_op"]["sigma"] == pytest.approx(0.03)  # pooled with nothing else
+
+
+def test_a_file_from_another_host_or_cpu_is_labelled_foreign_with_a_warning(tmp_path):
+    write(tmp_path, "20261101T000000Z", {"test_op": {"sigma": 0.04, "df": 19}},
+          created="20261101T000000Z", host="runner-7", cpu="Xeon 8480")
+    here = {"host": "runner-7", "cpu": "EPYC 9654"}
+    entries, problems = calibration.load_calibration(tmp_path, machine=here)
+    assert entries["test_op"]["foreign"] is True
+    assert entries["test_op"]["source"].endswith("(another machine)")
+    assert len(problems) == 1 and "'Xeon 8480', not this machine's 'EPYC 9654'" in problems[0]
+    assert "nox -s calibrate" in problems[0]
+    assert calibration.prior_noise("test_op", entries).foreign
+    same, none = calibration.load_calibration(tmp_path, machine={"host": "runner-7",
+                                                                 "cpu": "Xeon 8480"})
+    assert "foreign" not in same["test_op"] and none == []
+
+
+def test_this_machine_names_the_host_and_a_cpu_model():
+    machine = calibration.this_machine()
+    assert machine["host"] and isinstance(machine["cpu"], str)
+    assert calibration.foreign_reason({"host": machine["host"], "cpu": machine["cpu"]},
+                                      machine) is None
+
+
+def test_pooled_noise_stays_foreign_if_any_part_is():
+    pooled = stats.Noise.pool([stats.Noise(0.02, 10, "a"), stats.Noise(0.03, 10, "b", True)])
+    assert pooled.foreign and not stats.Noise.pool([stats.Noise(0.02, 10, "a")]).foreign

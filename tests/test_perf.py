@@ -170,22 +170,30 @@ def test_a_twenty_percent_regression_is_flagged_and_a_steady_row_is_not():
     assert "Suspected regressions" in html
 
 
-def test_a_regression_on_two_runs_in_a_row_is_confirmed():
+def test_a_regression_on_three_runs_in_a_row_is_confirmed():
     past = history(10, {"torch-2.3": 0.050, "torch-2.14": 0.050})
-    past.append(summary("20261125T000000Z", {"torch-2.3": 0.050, "torch-2.14": 0.060}, seed=6))
+    for day, seed in ((24, 5), (25, 6)):
+        past.append(summary(f"202611{day}T000000Z", {"torch-2.3": 0.05, "torch-2.14": 0.06}, seed))
+    # Two slow runs are not enough: two bursts of other jobs in a row happen (1 in 1,600).
+    assert perf.analyse(past[-1], past[:-1], [], calibration=PRIOR).regressions == []
     now = summary("20261126T000000Z", {"torch-2.3": 0.050, "torch-2.14": 0.060}, seed=7)
     report = perf.analyse(now, past, [], calibration=PRIOR)
     (regression,) = report.regressions
     assert (regression.row, regression.verdict, regression.confirmed) == (
         "torch-2.14", "regression", True)
-    assert regression.base == "11 earlier runs since 20261101T000000Z"
-    # Two more nights at the new level: it is the baseline now, the alarm is not repeated.
-    past += [now, summary("20261127T000000Z", {"torch-2.3": 0.05, "torch-2.14": 0.06}, seed=8)]
-    later = perf.analyse(summary("20261128T000000Z", {"torch-2.3": 0.05, "torch-2.14": 0.06}, 9),
+    assert regression.base == "the last 3 runs together against the 10 before them"
+    assert regression.ratio == pytest.approx(1.2, rel=0.05) and regression.low > 1.1
+    # It fails every night until the new level is RECENT[-1] runs old; then it is the baseline.
+    past.append(now)
+    for day in range(27, 27 + perf.RECENT[-1] - 3):
+        past.append(summary(f"202611{day}T000000Z", {"torch-2.3": 0.05, "torch-2.14": 0.06}, day))
+    assert [c.row for c in perf.analyse(past[-1], past[:-1], [], PRIOR).regressions] == [
+        "torch-2.14"]  # the 8th run at the new level
+    later = perf.analyse(summary("20261205T000000Z", {"torch-2.3": 0.05, "torch-2.14": 0.06}, 9),
                          past, [], calibration=PRIOR)
     assert later.regressions == []
     assert [(cp.row, cp.run_id) for cp in later.change_points] == [
-        ("torch-2.14", "20261125T000000Z")]
+        ("torch-2.14", "20261124T000000Z")]
 
 
 def aa_nights(count, first_seed):
@@ -229,14 +237,15 @@ def test_a_known_slowdown_is_reported_but_not_a_regression():
 
 def test_a_level_shift_becomes_a_change_point_and_the_new_baseline():
     past = history(10, {"r": 0.05}) + [summary(f"202611{20 + i}T000000Z", {"r": 0.065}, 50 + i)
-                                       for i in range(4)]
-    now = summary("20261126T000000Z", {"r": 0.065}, seed=9)
+                                       for i in range(perf.RECENT[-1])]
+    now = summary("20261129T000000Z", {"r": 0.065}, seed=9)
     report = perf.analyse(now, past, [], calibration=PRIOR)
     (cp,) = report.change_points
     assert cp.run_id == "20261120T000000Z" and cp.ratio == pytest.approx(1.3, rel=0.05)
     (comparison,) = report.history
-    assert comparison.verdict == "same" and comparison.n_base == 4
-    assert comparison.base == "4 earlier runs since 20261120T000000Z"
+    assert comparison.verdict == "same" and comparison.n_base == 8
+    assert comparison.base == "8 earlier runs since 20261120T000000Z"
+    assert report.regressions == []  # the new level is older than RECENT[-1] runs
 
 
 def test_history_ignores_later_runs_other_clocks_and_rows_without_data():
@@ -290,3 +299,79 @@ def render_html(perf_value):
     """The report's performance section (templates/perf.html.j2) for a PerfReport or its view."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     return env.from_string('{% include "perf.html.j2" %}').render(perf=perf_value)
+
+
+# ---- noise from another machine ------------------------------------------------------------------
+
+def slow_nights():
+    """Ten nights at 50 ms, then three at 60 ms on torch-2.14 (the last one returned apart)."""
+    past = history(10, {"torch-2.3": 0.050, "torch-2.14": 0.050})
+    for day, seed in ((24, 5), (25, 6)):
+        past.append(summary(f"202611{day}T000000Z", {"torch-2.3": 0.05, "torch-2.14": 0.06}, seed))
+    return summary("20261126T000000Z", {"torch-2.3": 0.050, "torch-2.14": 0.060}, seed=7), past
+
+
+def test_a_confirmed_regression_judged_with_another_machines_noise_never_fails_the_run():
+    now, past = slow_nights()
+    foreign = {"test_op": {"sigma": 0.03, "df": 39, "source": "calibration on ci-9 "
+                           "(another machine)", "foreign": True}}
+    report = perf.analyse(now, past, [], calibration=foreign)
+    (hist,) = [c for c in report.history if c.row == "torch-2.14"]
+    assert (hist.verdict, hist.confirmed, hist.foreign_noise) == ("regression", True, True)
+    assert report.regressions == [] and report.noise["test_op"]["foreign"]
+    view = report.rendered()
+    (suspected,) = view["suspected"]
+    assert "another machine" in suspected["text"] and "never a failure" in suspected["text"]
+    assert "(another machine)" in view["benchmarks"][0]["noise"]
+    # The same data judged with this machine's calibration fails the run.
+    local = perf.analyse(now, past, [], calibration={"test_op": {"sigma": 0.03, "df": 39}})
+    assert [c.row for c in local.regressions] == ["torch-2.14"]
+
+
+def test_history_with_more_degrees_of_freedom_replaces_a_foreign_prior():
+    now, past = slow_nights()
+    foreign = {"test_op": {"sigma": 0.03, "df": 5, "source": "x (another machine)",
+                           "foreign": True}}
+    report = perf.analyse(now, past, [], calibration=foreign)
+    assert report.noise["test_op"]["source"] == "history"
+    assert not report.noise["test_op"]["foreign"]
+    assert [c.row for c in report.regressions] == ["torch-2.14"]
+
+
+# ---- confirmation across the night -------------------------------------------------------------
+
+def test_one_slow_night_then_a_normal_one_is_not_confirmed():
+    """A burst of other jobs slows one process: it must not confirm anything the night after."""
+    past = history(12, {"r": 0.050})
+    past.append(summary("20261125T000000Z", {"r": 0.060}, seed=6))
+    report = perf.analyse(summary("20261126T000000Z", {"r": 0.050}, seed=7), past, [],
+                          calibration=PRIOR)
+    assert report.regressions == [] and not report.history[0].confirmed
+
+
+def test_a_small_shift_held_for_a_week_is_confirmed_from_the_runs_together():
+    """7% at 3% process noise: one night cannot tell (suspected at most), eight nights can."""
+    past = history(20, {"r": 0.050}, seed=300)
+    past += [summary(f"202612{i + 1:02d}T000000Z", {"r": 0.0535}, 400 + i) for i in range(7)]
+    first = perf.analyse(past[20], past[:20], [], calibration=PRIOR)
+    assert first.regressions == []
+    report = perf.analyse(summary("20261208T000000Z", {"r": 0.0535}, seed=500), past, [],
+                          calibration=PRIOR)
+    (regression,) = report.regressions
+    assert regression.base == "the last 8 runs together against the 20 before them"
+    assert regression.low > 1.0 and regression.ratio == pytest.approx(1.07, abs=0.03)
+
+
+def test_confirmations_are_one_false_discovery_family_per_night(monkeypatch):
+    families = []
+    real = perf.stats.discoveries
+
+    def spy(p_values, q):
+        families.append((len(p_values), q))
+        return real(p_values, q)
+
+    monkeypatch.setattr(perf.stats, "discoveries", spy)
+    levels = {f"row{i}": 0.05 for i in range(4)}
+    perf.analyse(summary("20261126T000000Z", levels, seed=1), history(6, levels), [],
+                 calibration=PRIOR)
+    assert families == [(4, perf.NIGHT_FDR)]  # every series of the night in one family

@@ -5,6 +5,9 @@ tests/data/aa_calibration.json holds real rounds (3 A/A pairs of 4 benchmarks, t
 2-core development VM). tests/data/aa_calibration_expected.json holds what `judge` below returned
 with the standard-library statistics of commit 4b8829c (regenerate: run `judge` with that commit's
 harness first on sys.path): every verdict string must be the same, every number the same to 1e-6.
+Two deliberate rule changes since (issue 21) regenerated parts of it with the then-current code:
+the calibration's memory fields (null here), and the "analyse" sections when the history's noise
+became robust to bursts (stats.robust_sigma; one cross-row x1.15 verdict went from slower to same).
 """
 from __future__ import annotations
 

@@ -193,3 +193,37 @@ def test_two_steps_are_both_found_and_results_are_deterministic():
     first = stats.change_points(series)
     assert [s.index for s in first] == [8, 16]
     assert stats.change_points(series) == first
+
+
+def test_discoveries_are_benjamini_hochberg_as_scipy_computes_it():
+    from scipy.stats import false_discovery_control
+    ps = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216]
+    got = stats.discoveries(ps, 0.05)
+    assert got == [bool(a <= 0.05) for a in false_discovery_control(ps, method="bh")]
+    assert got[:2] == [True, True] and not any(got[2:])  # 0.039 > 3/10 x 0.05
+    assert stats.discoveries([], 0.1) == []
+    assert stats.discoveries([0.0006] + [0.5] * 199, 0.1) == [False] * 200  # > q/m = 0.0005
+    assert stats.discoveries([0.0006] + [0.5] * 9, 0.1)[0]
+
+
+def test_one_sided_slower_p_value():
+    est = stats.compare_logs([0.0] * 5, [0.05], prior=stats.Noise(0.02, 20))
+    assert stats.one_sided_slower(est) == pytest.approx(est.p_value / 2)
+    faster = stats.compare_logs([0.0] * 5, [-0.05], prior=stats.Noise(0.02, 20))
+    assert stats.one_sided_slower(faster) == pytest.approx(1 - faster.p_value / 2)
+
+
+def test_robust_sigma_ignores_a_rare_burst_that_a_pooled_sd_does_not():
+    rng = random.Random(5)
+    segments = [[rng.gauss(0.0, 0.03) for _ in range(20)] for _ in range(5)]
+    plain = math.sqrt(sum((x - sum(s) / len(s)) ** 2 for s in segments for x in s) / 95)
+    sigma, df = stats.robust_sigma(segments)
+    assert df == 95 and sigma == pytest.approx(plain, rel=0.25)
+    burst = [list(s) for s in segments]
+    burst[0][3] += math.log(1.18)
+    burst[2][7] += math.log(1.18)
+    burst[4][1] += math.log(1.18)
+    assert stats.robust_sigma(burst)[0] == pytest.approx(sigma, rel=0.08)
+    plain_burst = math.sqrt(sum((x - sum(s) / len(s)) ** 2 for s in burst for x in s) / 95)
+    assert plain_burst > 1.15 * plain  # what the plain SD would have used
+    assert stats.robust_sigma([[0.1], []]) == (0.0, 0)

@@ -1,0 +1,92 @@
+"""Confirmed regressions, controlled across the whole night (harness/perf.py calls confirm()).
+
+A single night's slowdown against history is only suspected: one process in 40 runs through a
+burst of other jobs. A series is *confirmed* (it fails the run) by its last k runs together
+(k in RECENT) against the baseline before them, and false alarms are controlled across all the
+series of a night rather than per series: one Benjamini-Hochberg family per night at NIGHT_FDR
+(scipy.stats.false_discovery_control through stats.discoveries), never above CONFIRM_ALPHA for
+one series however few series the night has. With every series unchanged the chance of any
+confirmation in a night is at most NIGHT_FDR: <= 0.5 per 1,000 benchmark-nights over 200 series.
+benchmarks/rule_year.py measures false alarms and detection on a synthetic year.
+"""
+from __future__ import annotations
+
+import statistics
+
+from harness import stats
+
+NIGHT_FDR = 0.10          # false-discovery rate of the confirmations over one night's series
+CONFIRM_ALPHA = 0.001     # ... and at most this per series, however few series the night has
+RECENT = (3, 5, 8)        # the last k runs together against the baseline before them
+
+
+def sustained(records: list[dict], cuts: list[int], prior: stats.Noise, size_of,
+              history_window: int, level: float):
+    """The confirmation test of one series (records oldest first, tonight last; `cuts`: change
+    points among the earlier runs): for each k in RECENT, the last k runs against the baseline
+    before them (after the last change point before them, at most history_window runs, at least
+    3); where the change-point search already put a change point in those runs, the runs since
+    it (while at most RECENT[-1]: a confirmed regression fails every run until its level is that
+    old, then the new level is the baseline).
+    The k runs are split into an older and a newer half and each half is tested on its own
+    (one-sided, "slower"), its slowest run left out when it has more than one: one process in
+    40 runs through a burst of other jobs (+18 % in the A/A calibration), and a burst or two
+    must not confirm anything. Both halves must show it: p = max(p_old, p_new)^2, exact for
+    independent halves (they share the baseline: correlation 1/(n+1), small).
+    Returns (Bonferroni p over the k tried, k, estimate of the k runs, size threshold,
+    baseline size, tonight's log distance from the baseline), or None when no k has a baseline."""
+    logs = [stats.log_stat(r["rounds"]) for r in records]
+    best = None
+    tried = 0
+    ends = set()
+    for k in RECENT:
+        end = len(logs) - k
+        seen = [c for c in cuts if c > end - 3]
+        if seen:  # the change-point search found this level: its runs are the recent ones
+            end = max(seen)
+            if not RECENT[0] <= len(logs) - end <= RECENT[-1]:
+                continue  # older than RECENT[-1] runs: the new level is the baseline now
+        if end in ends:
+            continue
+        ends.add(end)
+        start = max([0] + [c for c in cuts if c <= end - 3])
+        base = [logs[i] for i in range(max(start, end - history_window), end)]
+        if len(base) < 3:
+            continue
+        tried += 1
+        n_recent = len(logs) - end  # k, or the runs since a change point among them
+        halves = (logs[end:end + n_recent // 2], logs[end + n_recent // 2:])
+        p = max(stats.one_sided_slower(stats.compare_logs(
+            base, sorted(h)[:len(h) - (len(h) > 1)], prior=prior, level=level)) for h in halves) ** 2
+        if best is None or p < best[0]:
+            est = stats.compare_logs(base, logs[end:], prior=prior, level=level)
+            first = max(start, end - history_window)
+            size = size_of([r["rounds"] for r in records[first:end]],
+                                  [r["rounds"] for r in records[end:]])
+            best = (p, len(logs) - end, est, size, len(base), logs[-1] - statistics.fmean(base))
+    if best is None:
+        return None
+    p, k, est, size, n_base, tonight = best
+    return min(1.0, p * tried), k, est, size, n_base, tonight
+
+
+def confirm(pending, expectations, size_of, history_window: int, level: float) -> None:
+    """Confirmed regressions, controlled across the whole night: each series' sustained-shift
+    p-value (_sustained) enters one Benjamini-Hochberg family at NIGHT_FDR with every other
+    series of the night; a discovery whose k runs together are slower by more than their size
+    threshold, and whose run tonight is still above the baseline, is a confirmed regression
+    (its comparison then shows the k runs together)."""
+    tests = [(item, sustained(item[1], item[2], item[3], size_of, history_window, level)) for item in pending]
+    tests = [(item, got) for item, got in tests if got is not None]
+    found = stats.discoveries([got[0] for _, got in tests], NIGHT_FDR)
+    for ((comparison, _, _, _, row), (p, k, est, size, n_base, tonight)), hit in zip(
+            tests, found, strict=True):
+        if not (hit and p < CONFIRM_ALPHA and est.ratio >= 1.0 + size and tonight > 0):
+            continue
+        comparison.confirmed, comparison.verdict = True, "regression"
+        comparison.ratio, comparison.low, comparison.high = est.ratio, est.low, est.high
+        comparison.p_value, comparison.n_new, comparison.min_effect = p, k, size
+        comparison.base = f"the last {k} runs together against the {n_base} before them"
+        if comparison.expected is None:
+            comparison.expected = next((e for e in expectations if e.covers(
+                comparison.benchmark, row["name"], row.get("installed") or {})), None)

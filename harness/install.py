@@ -21,10 +21,11 @@ class InstallResult:
 
 
 def resolve(requirements: list[str], python: str, folder: Path, *,
-            with_suites: bool = True) -> uv.Resolution:
+            with_suites: bool = True, lowest_direct: bool = False) -> uv.Resolution:
     """What `uv pip compile` picks for `requirements` plus the suites' own (as a row install
-    does) for the interpreter `python`, locked into folder/requirements.lock."""
-    return uv.lock(requirements, python, folder, includes=(SUITE_REQUIREMENTS,) if with_suites else ())
+    does) for the interpreter `python`, locked into folder/requirements.lock (see uv.lock)."""
+    return uv.lock(requirements, python, folder, includes=(SUITE_REQUIREMENTS,) if with_suites else (),
+                   lowest_direct=lowest_direct)
 
 
 def install_row(row: Row, python: str, out: Path) -> InstallResult:

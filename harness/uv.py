@@ -82,13 +82,17 @@ class Resolution:
 
 
 def lock(requirements: list[str], python: str, folder: Path, *,
-         includes: tuple[Path, ...] = ()) -> Resolution:
+         includes: tuple[Path, ...] = (), lowest_direct: bool = False) -> Resolution:
     """`uv pip compile` of `requirements` (plus `-r` of each of `includes`) for the interpreter
-    `python` into folder/requirements.lock, beside the folder/requirements.in it read."""
+    `python` into folder/requirements.lock, beside the folder/requirements.in it read.
+
+    `lowest_direct`: the lowest release of each requirement that resolves (uv's
+    `--resolution lowest-direct`) instead of the newest; dependencies stay newest."""
     folder.mkdir(parents=True, exist_ok=True)
     source, out = folder / "requirements.in", folder / "requirements.lock"
     fsio.write_text(source, "\n".join([*requirements, *(f"-r {p}" for p in includes)]) + "\n")
-    compiled = run(["pip", "compile", "--quiet", "--python", python, "--no-header", str(source),
+    strategy = ["--resolution", "lowest-direct"] if lowest_direct else []
+    compiled = run(["pip", "compile", "--quiet", "--python", python, "--no-header", *strategy, str(source),
                     "-o", str(out)])
     if compiled.returncode != 0:
         return Resolution(False, {}, "resolution failed: " + problem(compiled))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import uv
 from harness.bisection import cli, plan, search
 from harness.bisection import result as results
 from harness.bisection import probe as probing
@@ -258,6 +259,43 @@ def test_candidates_hold_the_good_pins_then_relax_step_by_step():
         "torchaudio": "torchaudio>=2.8.0,<=2.11.0", "numpy": "numpy<2"}
     assert train.notes() == ["only in the bad row, not carried into the candidates: torchcodec"]
     assert "release train" in train.describe() and "one package: torchvision" in one.describe()
+
+
+def test_the_train_pins_each_domain_library_to_the_lowest_release_that_accepts_the_torch(
+        monkeypatch, tmp_path):
+    """torchaudio 2.11.0 declares no torch requirement, so the newest torchaudio in the ends' range
+    would ride with every torch release: the train asks for the lowest one that resolves."""
+    good = Row("g", {"torch": "2.3.1", "torchaudio": "2.3.1"}, extra=("numpy<2",))
+    bad = Row("b", {"torch": "2.14.1", "torchaudio": "2.11.0"}, extra=("numpy<2",))
+    gv = {"torch": "2.3.1", "torchaudio": "2.3.1", "numpy": "1.26.4"}
+    bv = {"torch": "2.14.1", "torchaudio": "2.11.0", "numpy": "1.26.4"}
+    train = plan.Plan("train", "torch", good, bad, gv, bv)
+    assert train.train_windows("2.4.0") == ["torch==2.4.0", "torchaudio>=2.3.1,<=2.11.0"]
+    asked = []
+
+    def fake_resolve(reqs, python, folder, *, with_suites=True, lowest_direct=False):
+        asked.append((reqs, with_suites, lowest_direct))
+        return uv.Resolution(True, {"torch": "2.4.0", "torchaudio": "2.4.0", "numpy": "2.0.0"})
+
+    monkeypatch.setattr(plan.install, "resolve", fake_resolve)
+    paired = plan.paired_releases(train, "2.4.0", "3.11", tmp_path)
+    assert paired == {"torchaudio": "2.4.0"}  # not the subject, not the helpers
+    assert asked == [(["torch==2.4.0", "torchaudio>=2.3.1,<=2.11.0"], False, True)]
+    assert train.requirements("2.4.0", 0, paired) == {
+        "torch": "torch==2.4.0", "torchaudio": "torchaudio==2.4.0", "numpy": "numpy<2"}
+    assert train.requirements("2.4.0", 1, paired)["torchaudio"] == "torchaudio>=2.3.1,<=2.11.0"
+    monkeypatch.setattr(plan.install, "resolve", lambda *a, **k: uv.Resolution(False, {}, "no"))
+    assert plan.paired_releases(train, "2.4.0", "3.11", tmp_path) == {}
+
+
+@pytest.mark.slow
+def test_the_real_resolver_pairs_torch_2_4_0_with_torchaudio_2_4_0(tmp_path):
+    good = Row("g", {"torch": "2.3.1", "torchaudio": "2.3.1"})
+    bad = Row("b", {"torch": "2.14.1", "torchaudio": "2.11.0"})
+    train = plan.Plan("train", "torch", good, bad, {"torch": "2.3.1", "torchaudio": "2.3.1"},
+                   {"torch": "2.14.1", "torchaudio": "2.11.0"})
+    assert plan.paired_releases(train, "2.4.0", "3.11", tmp_path) == {"torchaudio": "2.4.0"}
+    assert plan.paired_releases(train, "2.12.0", "3.11", tmp_path) == {"torchaudio": "2.11.0"}
 
 
 def test_a_stored_result_is_found_for_the_grid_cell_it_explains(tmp_path):

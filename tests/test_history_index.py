@@ -19,7 +19,8 @@ def run_id(night: int) -> str:
 
 
 def level(bench: str, row: str, night: int) -> float:
-    """Each series has its own level; three shift (up at night 15, down at 30, up for the last four: a regression is confirmed by 3 runs or more)."""
+    """Each series has its own level; three shift (up at night 15, down at 30, up for the last four:
+    a regression is confirmed by 3 runs or more)."""
     shift = {("test_mfcc[b1]", "torch-2.14"): (15, 1.3), ("test_rpc_round_trip", "torch-2.3"): (30, 0.8),
              ("test_resnet18_eager", "torch-2.11"): (NIGHTS - 4, 1.4)}
     at, size = shift.get((bench, row), (NIGHTS + 1, 1.0))

@@ -134,10 +134,21 @@ class Plan:
                     "the resolver pairs with it")
         return f"one package: {self.subject} {g} -> {b}, the others held at {self.good.name}'s pins"
 
-    def requirements(self, version: str, level: int) -> dict[str, str]:
+    def train_windows(self, version: str) -> list[str]:
+        """Train mode: the subject at `version` and each torch-family package of both ends within
+        the ends' range, the question `paired_releases` asks the resolver."""
+        both = set(self.good_versions) & set(self.bad_versions)
+        family = (set(PACKAGES) - {self.subject}) & both & set(requirement_map(self.good))
+        return [f"{self.subject}=={version}"] + [
+            window(name, self.good_versions[name], self.bad_versions[name]) for name in sorted(family)]
+
+    def requirements(self, version: str, level: int, paired: dict[str, str] | None = None) -> dict[str, str]:
         """A candidate's requirements. Level 0 holds the other packages at the good row's pins;
         1 lets those that differ between the ends move within the ends' range; 2 frees the other
-        torch-family pins too (they pin each other exactly, so the resolver pairs them)."""
+        torch-family pins too (they pin each other exactly, so the resolver pairs them).
+        Train mode: `paired` (canonical name -> version, from `paired_releases`) pins each
+        torch-family package to the release of the candidate's train at level 0; without it, or
+        at level >= 1, the package moves within the ends' range."""
         reqs = requirement_map(self.good)
         reqs[self.subject] = f"{self.subject}=={version}"
         both = set(self.good_versions) & set(self.bad_versions)
@@ -147,7 +158,9 @@ class Plan:
                 continue
             differs = self.good_versions.get(name) != self.bad_versions.get(name)
             if self.mode == "train" and name in family:
-                if name in both:
+                if name in both and level == 0 and paired and paired.get(name):
+                    reqs[name] = f"{name}=={paired[name]}"
+                elif name in both:
                     reqs[name] = window(name, self.good_versions[name], self.bad_versions[name])
                 else:
                     del reqs[name]  # at one end only: not part of the train
@@ -214,9 +227,11 @@ def plan_candidates(plan: Plan, listing: list[index.Release], python: str,
         if not index.installable(r, tags):
             cand.skip = f"no wheel of {plan.subject} {r.version} for Python {python} on this platform"
         else:
+            paired = paired_releases(plan, cand.version, python, work / cand.label / "pairing") \
+                if plan.mode == "train" else None
             tried: list[dict] = []
             for level in (0, 1, 2):
-                reqs = plan.requirements(cand.version, level)
+                reqs = plan.requirements(cand.version, level, paired)
                 if reqs in tried:
                     continue
                 tried.append(reqs)
@@ -230,6 +245,17 @@ def plan_candidates(plan: Plan, listing: list[index.Release], python: str,
         out.append(cand)
     out.append(Candidate(len(out), b, plan.bad, versions=plan.bad_versions, end=True))
     return out
+
+
+def paired_releases(plan: Plan, version: str, python: str, folder: Path) -> dict[str, str]:
+    """Train mode: the torch-family releases of `version`'s train, by canonical name ({} when
+    unresolvable). Each is the LOWEST release within the ends' range that accepts the subject at
+    `version`: the newest would pair torch 2.4.0 with a domain release that stopped pinning torch
+    (torchaudio 2.11.0 declares no torch requirement), mixing two trains in one candidate."""
+    found = install.resolve(plan.train_windows(version), python, folder, with_suites=False, lowest_direct=True)
+    if not found.ok:
+        return {}
+    return {name: v for name, v in found.versions.items() if name in PACKAGES and name != plan.subject}
 
 
 def moved(plan: Plan, cand: Candidate) -> dict[str, list[str]]:

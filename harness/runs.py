@@ -122,14 +122,19 @@ def copy_row(src: Path, run_dir: Path) -> None:
 def copy_rows(run_dir: Path, dirs: Iterable[Path]) -> list[str]:
     """Copy every row folder (a folder holding install.json) found under `dirs` into `run_dir`/rows/.
 
-    A row stored under another run's folder (`.../runs/<other>/rows/<row>/`) is left out. Returns the
-    names of the rows copied, in the order found."""
+    A row stored under another run's folder (`.../runs/<other>/rows/<row>/`) is left out, and so is
+    a folder inside a row (an external project's `<row>/external/<name>/install.json`): it travels
+    with its row. Returns the names of the rows copied, in the order found."""
     copied = []
     for folder in dirs:
-        for install in sorted(Path(folder).glob("**/install.json")):
-            parts = install.parent.parts
+        found = sorted(install.parent for install in Path(folder).glob("**/install.json"))
+        rows = set(found)
+        for row in found:
+            if any(parent in rows for parent in row.parents):
+                continue  # part of a row found above it
+            parts = row.parts
             if len(parts) >= 4 and parts[-4] == "runs" and parts[-3] != run_dir.name:
                 continue  # another run's row, stored beside this one
-            copy_row(install.parent, run_dir)
-            copied.append(install.parent.name)
+            copy_row(row, run_dir)
+            copied.append(row.name)
     return copied

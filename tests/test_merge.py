@@ -248,3 +248,14 @@ def test_the_ci_scripts_run_as_the_workflows_call_them():
     for script in sorted((ROOT / "ci").iterdir()):
         assert os.access(script, os.X_OK), f"{script} is not executable"
         assert script.read_text().startswith("#!/usr/bin/env "), script
+
+
+def test_an_external_projects_folder_travels_with_its_row_and_is_no_row_of_its_own(tmp_path):
+    from harness import runs
+    artefact = tmp_path / "artefact" / "rows" / "torch-2.14"
+    row_folder(artefact, "2.14.1", {"core.alpha": "pass"})
+    fsio.write_json(artefact / "external" / "torchtune" / "install.json", {"status": "ok"})
+    run_dir = tmp_path / "reports" / "runs" / RUN
+    assert runs.copy_rows(run_dir, [tmp_path / "artefact"]) == ["torch-2.14"]
+    assert sorted(p.name for p in (run_dir / "rows").iterdir()) == ["torch-2.14"]
+    assert (run_dir / "rows" / "torch-2.14" / "external" / "torchtune" / "install.json").exists()

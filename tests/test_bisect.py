@@ -344,6 +344,15 @@ def test_usage_errors_exit_2_and_write_nothing(tmp_path, capsys):
     assert not (tmp_path / "reports").exists()
 
 
+
+def test_the_usage_names_the_module_that_runs(tmp_path):
+    """The usage line and a stored result's `command` name a module `python -m` can run."""
+    assert cli.parser().prog == "python -m harness.bisection"
+    proc = subprocess.run([sys.executable, "-m", "harness.bisection", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: python -m harness.bisection "), proc.stderr
+
+
 # ---- end to end ---------------------------------------------------------------------------------
 
 # torchtext 0.18's datasets are torchdata DataPipes; torchdata 0.10.0 removed DataPipes

@@ -2,5 +2,5 @@
 
 search (the pure binary search and verdicts), plan (the ends, the mode, the candidates from the
 index's release lists), probe (running a candidate), result (the stored result model and `links`
-for the report), cli (the command: `python -m harness.bisect`, or `python -m harness.bisection`).
+for the report), cli (the command: `python -m harness.bisection`).
 """

@@ -1,6 +1,6 @@
 """Bisect a feature, or a benchmark, between two rows to the first release that changed it.
 
-    python -m harness.bisect FEATURE_OR_BENCHMARK --good ROW_OR_PINS --bad ROW_OR_PINS
+    python -m harness.bisection FEATURE_OR_BENCHMARK --good ROW_OR_PINS --bad ROW_OR_PINS
     nox -s bisect -- text.datasets.penntreebank --good torch-2.3 --bad torchdata=0.10.1
 
 ROW_OR_PINS is a row of the matrix or pins such as `torch=2.8.0,torchvision=0.23.0`; pins given
@@ -52,8 +52,8 @@ def result_dir(args: argparse.Namespace) -> Path:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command line of `python -m harness.bisect` (arguments after a lone -- go to pytest)."""
-    p = argparse.ArgumentParser(prog="python -m harness.bisect",
+    """The command line of `python -m harness.bisection` (arguments after a lone -- go to pytest)."""
+    p = argparse.ArgumentParser(prog="python -m harness.bisection",
                                 description="Find the first release that breaks a feature or slows a benchmark.")
     p.add_argument("target", help="a feature id, or a benchmark (bench feature id, test name or node id)")
     p.add_argument("--good", required=True, help="a matrix row or pins (torch=2.8.0,torchvision=0.23.0)")
@@ -108,7 +108,7 @@ def target_of(name: str, registry) -> Target:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m harness.bisect`: 0 a boundary (or flaky, or suspects), 1 no change between
+    """`python -m harness.bisection`: 0 a boundary (or flaky, or suspects), 1 no change between
     the ends, 2 a usage error (nothing written)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     cut = argv.index("--") if "--" in argv else len(argv)
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         probes=[[i, v.value] for i, v in result.probes],
         rows_built=prober.rows_built,
         started=started, finished=summ.now(), seconds=seconds,
-        command=["python", "-m", "harness.bisect", *argv])
+        command=["python", "-m", "harness.bisection", *argv])
     path = out_root / f"{slug}.json"
     fsio.write_json(path, data.to_json())
     print(f"mode: {mode} — {plan.describe()}")

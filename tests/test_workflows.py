@@ -185,3 +185,15 @@ def test_plan_turns_nox_list_into_the_strategy_matrix(tmp_path):
     assert [i["row"] for i in json.loads(named.stdout)["include"]] == ["a", "b"]
     assert plan("--nox-json", str(listing), "--rows", "nope").returncode == 2
     assert plan("--nox-json", str(listing), "--tag", "weekly").returncode == 2
+
+
+@pytest.mark.parametrize("listing, says", [
+    ([1], "entry 0 is not a nox session object"),
+    ({"session": "matrix(a)"}, "not a list of nox sessions (a dict)"),
+    ([{"name": "matrix"}], "entry 0 is not a nox session object with a 'session' name")])
+def test_plan_names_a_listing_that_is_not_a_list_of_sessions(tmp_path, listing, says):
+    path = tmp_path / "nox.json"
+    path.write_text(json.dumps(listing))
+    proc = plan("--nox-json", str(path))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{path}: {says}" in proc.stderr

@@ -47,8 +47,18 @@ def nox_sessions(noxfile: Path = settings.ROOT / "noxfile.py") -> list[dict]:
                        NOX_LIST_TIMEOUT_S, cwd=noxfile.parent)
     if proc.returncode != 0:
         raise CommandError(f"nox -l failed (exit {proc.returncode}): {proc.stderr.strip()}")
-    sessions: list[dict] = json.loads(proc.stdout)
-    return sessions
+    return checked(json.loads(proc.stdout), "nox -l --json")
+
+
+def checked(data: object, source: object) -> list[dict]:
+    """`data` (parsed `nox -l --json` output) when it is a list of session objects, each with a
+    string `session`. Raises CommandError naming `source` and the first entry that is not."""
+    if not isinstance(data, list):
+        raise CommandError(f"{source}: not a list of nox sessions (a {type(data).__name__})")
+    for i, entry in enumerate(data):
+        if not isinstance(entry, dict) or not isinstance(entry.get("session"), str):
+            raise CommandError(f"{source}: entry {i} is not a nox session object with a 'session' name: {entry!r}")
+    return data
 
 
 def select(sessions: list[dict], tag: str | None, rows: list[str]) -> list[dict[str, str]]:
@@ -90,7 +100,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        sessions = json.loads(args.nox_json.read_text()) if args.nox_json else nox_sessions()
+        sessions = checked(json.loads(args.nox_json.read_text()), args.nox_json) if args.nox_json else nox_sessions()
     except json.JSONDecodeError as exc:
         raise CommandError(f"{args.nox_json or 'nox -l --json'}: not JSON ({exc})") from exc
     plan = run(sessions, args.tag, [r.strip() for r in args.rows.split(",") if r.strip()], settings.current())

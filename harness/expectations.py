@@ -47,11 +47,18 @@ def https_link(link: object) -> bool:
 
 
 def load_expectations(path: Path | str = DEFAULT_EXPECTATIONS) -> list[Known]:
+    """The `[[known]]` entries of `path` (none when the file is absent).
+
+    Raises ExpectationError naming the file (and the entry) for a file that is not valid TOML or
+    a malformed entry."""
     path = Path(path)
     if not path.exists():
         return []
     with path.open("rb") as fh:
-        data = tomllib.load(fh)
+        try:
+            data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ExpectationError(f"{path}: not valid TOML: {exc}") from None
     entries: list[Known] = []
     for i, raw in enumerate(data.get("known", []), 1):
         where = f"{path}: [[known]] #{i}"

@@ -87,12 +87,16 @@ def _parse(path: Path, entry: dict) -> Feature:
 def load_registry(suites: Path | None = None) -> dict[str, Feature]:
     """Every feature of every `<suites>/*/features.toml` (default: the settings' HARNESS_SUITES), by id.
 
-    Raises RegistryError naming the file and the feature for a malformed entry or a repeated id."""
+    Raises RegistryError naming the file (and the feature) for a file that is not valid TOML, a
+    malformed entry or a repeated id."""
     suites = suites or settings.current().suites
     features: dict[str, Feature] = {}
     for path in sorted(Path(suites).glob("*/features.toml")):
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            try:
+                data = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as exc:
+                raise RegistryError(f"{path}: not valid TOML: {exc}") from None
         for entry in data.get("feature", []):
             feature = _parse(path, entry)
             if feature.id in features:

@@ -69,3 +69,10 @@ def test_a_link_that_is_not_an_https_url_is_rejected(write, link):
                                       f'link = "{link}"\nrows = ["r1"]\n')
     with pytest.raises(ExpectationError, match="field 'link' must be an https URL"):
         load_expectations(path)
+
+
+def test_a_file_that_is_not_toml_is_named_in_one_line(tmp_path):
+    path = tmp_path / "expectations.toml"
+    path.write_text("[[known]\nfeature = 'core.a'\n")
+    with pytest.raises(ExpectationError, match=r"expectations.toml: not valid TOML: .*line 1"):
+        load_expectations(path)

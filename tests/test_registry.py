@@ -75,3 +75,10 @@ def test_an_id_defined_twice_is_an_error_even_across_areas(tmp_path):
     suites = suites_with(tmp_path, core=GOOD, zeta='[[feature]]\nid = "core.alpha"\ndescription = "again"\n')
     with pytest.raises(RegistryError, match=r"zeta/features.toml: feature core.alpha is defined twice"):
         load_registry(suites)
+
+
+def test_a_file_that_is_not_toml_is_named_in_one_line(tmp_path):
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "features.toml").write_text('[[feature]]\nid = "core.alpha\n')
+    with pytest.raises(RegistryError, match=r"core/features.toml: not valid TOML: .*line 2"):
+        load_registry(tmp_path)

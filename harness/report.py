@@ -112,7 +112,7 @@ def cuda_mismatch(builds: dict[str, str]) -> bool:
 
 
 def perf_view(perf) -> dict | None:
-    """The dict harness.perf's render() makes of a PerfReport (which `perf` may already be)."""
+    """The dict PerfReport.rendered() (harness.perf_view.render) makes of `perf` (which may already be it)."""
     if perf is None or isinstance(perf, dict):
         return perf
     return perf.rendered()
@@ -167,7 +167,7 @@ def render(summary: dict, verdict: Verdict, run_dir: Path, out: Path, perf=None,
            history: list[dict] | None = None, trends: dict | None = None) -> str:
     """HTML for `summary`; links to row files are relative to where `out` is written.
 
-    `perf` is a harness.perf.PerfReport (or its render() dict); `history`, the earlier summaries,
+    `perf` is a harness.perf.PerfReport (or its rendered() dict); `history`, the earlier summaries,
     gives the trend charts their whole year (without it they show the runs the analysis used); `trends`,
     when given, are those charts already drawn (write_report draws them once for all its pages)."""
     areas: dict[str, list[str]] = {}

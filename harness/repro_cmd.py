@@ -148,13 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     run_dir = summary.runs_dir(args.reports) / args.run if args.run else summary.latest_run(args.reports)
     if run_dir is None or not run_dir.is_dir():
-        print(f"error: no run {args.run or ''} under {summary.runs_dir(args.reports)}", file=sys.stderr)
+        which = f" {args.run}" if args.run else ""
+        print(f"error: no run{which} under {summary.runs_dir(args.reports)}", file=sys.stderr)
         return USAGE_ERROR
     target = repro.Target(args.feature, args.row, "", "", "")
     folder = run_dir / target.folder
     if not (folder / "bundle.json").is_file():
         print(f"error: {folder}: no bundle (the report writes one for each new failure: fail, error, crash, "
-              f"timeout)", file=sys.stderr)
+              f"timeout, and for each confirmed regression)", file=sys.stderr)
         return USAGE_ERROR
     if not (folder / "repro.py").is_file() or not (folder / "requirements.lock").is_file():
         missing = "repro.py" if not (folder / "repro.py").is_file() else "requirements.lock"

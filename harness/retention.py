@@ -1,7 +1,7 @@
 """Retention: the report keeps the newest N run folders under reports/runs and removes older ones.
 
 N comes from `python -m harness report --keep-runs N`, whose default is HARNESS_KEEP_RUNS
-(settings; 90, as many nights as the published site keeps, ci/pages.py). 0 keeps every run.
+(settings; 90, as many nights as the published site keeps, harness/commands/publish.py). 0 keeps every run.
 Only folders that are runs (they hold run.json or summary.json) are counted or removed; the run
 just reported is never removed, even when it is older than the newest N.
 """

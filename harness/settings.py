@@ -26,7 +26,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "HARNESS_REPORTS": ("reports/", "where runs, summary.json and the report are written"),
     "HARNESS_KEEP_RUNS": ("90", "run folders the report keeps under $HARNESS_REPORTS/runs, newest first; 0 keeps all"),
     "HARNESS_RUN_ID": ("a UTC timestamp", "names the run the matrix sessions write (several machines, one run)"),
-    "HARNESS_SUITES": ("suites/", "where the suites and their registry.toml live"),
+    "HARNESS_SUITES": ("suites/", "where the suites and their registries (`*/features.toml`) live"),
     "HARNESS_CALIBRATION": ("$HARNESS_REPORTS/calibration", "calibration files: written by calibrate, read by report"),
     "HARNESS_RESOLVE_CACHE": ("$XDG_CACHE_HOME/torch-harness/resolve-cache.json", "the installability map's cache"),
     "HARNESS_CACHE": ("$XDG_CACHE_HOME/harness", "built JNI bindings and other per-torch caches (suites)"),

@@ -249,3 +249,15 @@ def test_the_repro_command_judges_what_came_back():
                    timing=timing)[0] is True
     assert outcome(slow, Completed(0, "benchmark: median 0.0021 s, min 0.002 s over 20 rounds\nPASS\n", ""),
                    timing=timing)[0] is False
+
+
+def test_the_repro_command_names_a_missing_run_or_bundle_in_one_line(tmp_path, capsys):
+    from harness.repro_cmd import main
+    reports = tmp_path / "reports"
+    assert main(["core.a", "torch-2.14", "--reports", str(reports)]) == 2
+    assert capsys.readouterr().err == f"error: no run under {reports / 'runs'}\n"
+    assert main(["core.a", "torch-2.14", "--reports", str(reports), "--run", "R1"]) == 2
+    assert capsys.readouterr().err == f"error: no run R1 under {reports / 'runs'}\n"
+    (reports / "runs" / "R1").mkdir(parents=True)
+    assert main(["core.a", "torch-2.14", "--reports", str(reports), "--run", "R1"]) == 2
+    assert "no bundle (the report writes one for each new failure" in capsys.readouterr().err

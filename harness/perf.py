@@ -48,9 +48,9 @@ from packaging.version import InvalidVersion, Version
 
 from harness.calibration import load_calibration, prior_noise  # load_calibration: re-exported
 from harness import confirm, memrule, settings, stats
-from harness.confirm import CONFIRM_ALPHA, NIGHT_FDR, RECENT  # noqa: F401  (re-exported)
+from harness.confirm import NIGHT_FDR, RECENT  # noqa: F401  (re-exported)
 from harness.benchfile import (  # noqa: F401  (re-exported: perf's readers keep their names)
-    BenchmarkData, BenchmarkFileWarning, _record, load_benchmarks, read_benchmarks)
+    BenchmarkFileWarning, load_benchmarks, read_benchmarks)
 
 ALPHA = 0.01
 LEVEL = 0.95

@@ -88,18 +88,14 @@ def targets(summary: dict) -> list[Target]:
 def last_good(summary: dict, history: list[dict], target: Target) -> str:
     """Where this feature last passed: another row of this run, else this row in the newest earlier run
     (`history` oldest first); "" when nowhere."""
-    def versions(row: dict) -> str:
-        installed = row.get("installed") or {}
-        return ", ".join(f"{k} {installed[k]}" for k in SHOWN_VERSIONS[:4] if installed.get(k))
-
     for row in summary.get("rows", []):
         if row["name"] != target.row and row.get("features", {}).get(target.feature, {}).get("status") == "pass":
-            return f"row `{row['name']}` of this run ({versions(row)}) passes this check"
+            return f"row `{row['name']}` of this run ({_versions(row.get('installed') or {})}) passes this check"
     for run in reversed(history):
         for row in run.get("rows", []):
             if row.get("name") == target.row and \
                     row.get("features", {}).get(target.feature, {}).get("status") == "pass":
-                return f"this row passed it in run `{run.get('run_id')}` ({versions(row)})"
+                return f"this row passed it in run `{run.get('run_id')}` ({_versions(row.get('installed') or {})})"
     return ""
 
 

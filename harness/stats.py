@@ -119,11 +119,6 @@ def t_ppf(p: float, df: float) -> float:
     return float(_special().stdtrit(df, p))
 
 
-def normal_cdf(z: float) -> float:
-    """Standard normal distribution function. Upstream: scipy.special.ndtr (scipy.stats.norm.cdf)."""
-    return float(_special().ndtr(z))
-
-
 @functools.lru_cache(maxsize=256)
 def normal_ppf(p: float) -> float:
     """Standard normal quantile, 0 < p < 1 (ValueError outside).

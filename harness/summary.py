@@ -15,10 +15,10 @@ from harness.artefacts import ArtefactError, EnvRecord, InstallRecord, InstallSt
 from harness.expectations import Known, apply, explain
 from harness.perf import load_benchmarks
 from harness.registry import Feature
-from harness.runs import (RUN_META, copy_row, latest_run, load_history, read_exit, read_intact,  # noqa: F401
+from harness.runs import (RUN_META, latest_run, load_history, read_exit, read_intact,  # noqa: F401
                           read_json, runs_dir, start_run, write_summary)
 from harness.status import BROKEN, Outcome, Status
-from harness.summary_model import SUMMARY_VERSION, Row, RowInstall, Summary, Verdict, VerdictStatus  # noqa: F401
+from harness.summary_model import Row, RowInstall, Summary, Verdict
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:

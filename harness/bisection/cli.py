@@ -29,7 +29,7 @@ from harness import external, fsio, index, install, runs, settings
 from harness import summary as summ
 from harness.bisection.plan import (BisectError, Plan, choose_mode, end_rows, make_row, parse_pins,
                                     plan_candidates, requirement_map)
-from harness.bisection.probe import ROOT, Prober, Target
+from harness.bisection.probe import Prober, Target
 from harness.bisection.result import BisectResult, cand_json, headline, summarize
 from harness.bisection.search import BOUNDARY, FLAKY, SKIPPED, SlowdownRule, search
 from harness.matrix import MatrixError, Row, load_matrix
@@ -73,7 +73,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=SlowdownRule.alpha)
     p.add_argument("--min-effect", type=float, default=SlowdownRule.min_effect)
     p.add_argument("--python", default=None, help="Python of the candidates (default: the good row's)")
-    p.add_argument("--venvs", default=str(ROOT / ".nox" / "bisect-rows"),
+    p.add_argument("--venvs", default=str(settings.ROOT / ".nox" / "bisect-rows"),
                    help="where the candidates' venvs live (kept: a repeat reuses them)")
     p.add_argument("--reports", default=str(settings.current().reports))
     p.add_argument("--run", default=None, help="run whose grid this explains (default: the newest)")

@@ -19,14 +19,12 @@ from harness.collect import BENCHMARKS, INSTALL, RESULTS, read_records
 from harness.install import create_venv, install_row
 from harness.status import Status, first_line
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-
 
 def _run(cmd: list[str], timeout: float) -> isolate.Completed:
     """A child process of the harness in the repository (status 124 on timeout, 1 on a crash)."""
     env = settings.child_env()
     try:
-        return isolate.run(cmd, timeout, cwd=ROOT, env=env)
+        return isolate.run(cmd, timeout, cwd=settings.ROOT, env=env)
     except isolate.CheckTimeout:
         return isolate.Completed(124, "", f"{cmd[:3]} exceeded {timeout} s")
     except isolate.CheckCrashed as exc:

@@ -22,7 +22,7 @@ from pathlib import Path
 from harness import fsio, settings, summary
 from harness.commands import CommandError
 
-KEEP = 90
+KEEP = int(settings.VARIABLES["HARNESS_KEEP_RUNS"][0])  # nights the site keeps: as many as the report's runs
 NEWEST = ("index.html", "summary.json", "resolve.html", "resolve.json")
 
 

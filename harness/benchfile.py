@@ -11,6 +11,7 @@ import json
 import math
 import warnings
 from pathlib import Path
+from typing import TypeGuard
 
 from harness import stats
 
@@ -91,3 +92,18 @@ def _record(entry: dict) -> tuple[str, dict]:
         "iqr": stats.quantile(rounds, 0.75) - stats.quantile(rounds, 0.25),
         "extra_info": extra,
     }
+
+
+def usable_rounds(rounds: object) -> TypeGuard[list[float]]:
+    """Whether `rounds` (a record's "rounds", durations in seconds) is a non-empty list of positive
+    finite numbers: what perf compares, the history index keeps and the trend table draws.
+
+    Checked without a loop in Python (the report reads every round of every night): the smallest
+    above 0, the exact sum (math.fsum) finite; False for anything else, including a sum that
+    overflows a float."""
+    if not isinstance(rounds, list) or not rounds:
+        return False
+    try:
+        return min(rounds) > 0 and math.isfinite(math.fsum(rounds))
+    except (TypeError, OverflowError):
+        return False

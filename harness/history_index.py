@@ -28,12 +28,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import sys
 from pathlib import Path
 
 from harness import drift, fsio, perf, stats
 from harness.artefacts import ArtefactError
+from harness.benchfile import usable_rounds
 from harness.summary_model import SUMMARY_VERSION, migrate
 
 INDEX, ROUNDS = "history.json", "rounds.json"
@@ -48,12 +48,6 @@ def fingerprint() -> str:
     return hashlib.sha256(f"{VERSION}/{SUMMARY_VERSION}/".encode() + source).hexdigest()[:16]
 
 
-def _usable(rounds) -> bool:
-    """perf._bench's test: a non-empty list of positive finite numbers."""
-    return isinstance(rounds, list) and bool(rounds) and all(
-        isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in rounds)
-
-
 def compact(summary: dict) -> tuple[dict, dict]:
     """(history.json, rounds.json) of one summary (without their stamps); unusable records are left out,
     as every reader leaves them out."""
@@ -65,7 +59,7 @@ def compact(summary: dict) -> tuple[dict, dict]:
         records: dict = row["benchmarks"] if isinstance(row.get("benchmarks"), dict) else {}
         benchmarks, full = {}, {}
         for bench, record in records.items():
-            if isinstance(record, dict) and _usable(record.get("rounds")):
+            if isinstance(record, dict) and usable_rounds(record.get("rounds")):
                 benchmarks[bench] = {"clock": record.get("clock"), "value": stats.process_stat(record["rounds"])}
                 full[bench] = {"rounds": record["rounds"], "extra_info": record.get("extra_info")}
         features: dict = row["features"] if isinstance(row.get("features"), dict) else {}

@@ -51,6 +51,7 @@ from harness import confirm, memrule, settings, stats
 from harness.confirm import NIGHT_FDR, RECENT  # noqa: F401  (re-exported)
 from harness.benchfile import (  # noqa: F401  (re-exported: perf's readers keep their names)
     BenchmarkFileWarning, load_benchmarks, read_benchmarks)
+from harness.benchfile import usable_rounds
 
 ALPHA = 0.01
 LEVEL = 0.95
@@ -254,8 +255,7 @@ def _bench(row: dict | None, name: str) -> dict | None:
     if not isinstance(record, dict):
         return None
     values = record.get("rounds")
-    if not isinstance(values, list) or not values or not all(
-            isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in values):
+    if not usable_rounds(values):
         return None
     return dict(record, median=stats.median(values), value=stats.process_stat(values))
 

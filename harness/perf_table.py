@@ -13,11 +13,11 @@ comparison with the reference row); nothing here changes a verdict.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 from harness import charts, stats
+from harness.benchfile import usable_rounds
 
 # Background of a cell by the state perf_view.render() gives a row (charts.COLORS is the ink colour).
 STATE_BACKGROUND = {"regression": "#f5b7b1", "suspected": "#fad7a0", "slower": "#fad7a0",
@@ -130,16 +130,6 @@ def benchmark_table(view: dict | None) -> list[dict]:
     return table
 
 
-def _usable(rounds) -> bool:
-    """Positive finite durations (what perf.analyse accepts), checked without a loop in Python."""
-    if not isinstance(rounds, list) or not rounds:
-        return False
-    try:
-        return min(rounds) > 0 and math.isfinite(math.fsum(rounds))
-    except TypeError:
-        return False
-
-
 def _values(summary: dict, names: list[str]) -> dict[tuple[str, str], tuple[str, float]]:
     """{(benchmark, row): (clock, compared statistic in seconds)} of one summary's usable records."""
     out = {}
@@ -150,7 +140,7 @@ def _values(summary: dict, names: list[str]) -> dict[tuple[str, str], tuple[str,
         for name in names:
             record = records.get(name)
             rounds = record.get("rounds") if isinstance(record, dict) else None
-            if isinstance(record, dict) and rounds is not None and _usable(rounds):
+            if isinstance(record, dict) and rounds is not None and usable_rounds(rounds):
                 out[(name, row.get("name"))] = (str(record.get("clock")), stats.process_stat(rounds))
     return out
 

@@ -375,3 +375,18 @@ def test_confirmations_are_one_false_discovery_family_per_night(monkeypatch):
     perf.analyse(summary("20261126T000000Z", levels, seed=1), history(6, levels), [],
                  calibration=PRIOR)
     assert families == [(4, perf.NIGHT_FDR)]  # every series of the night in one family
+
+
+@pytest.mark.parametrize("rounds, usable", [
+    ([0.5, 1e-6, 2], True), ([], False), (None, False), ("0.5", False), ([0.5, 0.0], False),
+    ([0.5, -1.0], False), ([0.5, math.inf], False), ([0.5, math.nan], False), ([math.nan, 0.5], False),
+    ([0.5, "0.5"], False), ([0.5, None], False), ([1e308, 1e308], False)])
+def test_one_rule_says_which_rounds_are_usable_for_the_comparison_the_index_and_the_table(rounds, usable):
+    from harness import history_index, perf_table
+    from harness.benchfile import usable_rounds
+    assert usable_rounds(rounds) is usable
+    row = {"name": "r", "benchmarks": {"b": {"rounds": rounds, "clock": "perf_counter"}}}
+    assert (perf._bench(row, "b") is not None) is usable
+    assert (("b", "r") in perf_table._values({"rows": [row]}, ["b"])) is usable
+    kept = history_index.compact({"run_id": "R", "rows": [row]})[1]["rows"]["r"]
+    assert ("b" in kept) is usable, kept

@@ -24,7 +24,7 @@ import json
 import platform
 from pathlib import Path
 
-from harness import settings, stats
+from harness import fsio, settings, stats
 
 # The built-in table, used until this machine has a calibration file: the process-to-process SD
 # of the log statistic that `python -m harness.calibrate --pairs 20` measured on the 2-core
@@ -100,12 +100,15 @@ def load_calibration(where: str | Path | None = None, machine: dict[str, str] | 
     another machine than `machine` (default this_machine()) gives entries with "foreign": True,
     a source ending in "(another machine)" and a warning naming the difference. A corrupt file
     is reported in the warnings and left alone, and the next older usable one is used; none
-    usable gives ({}, warnings)."""
+    usable gives ({}, warnings). The warnings are published: they name a file relative to the
+    settings' reports folder (`calibration/<timestamp>.json`), or by its file name outside it."""
     machine = this_machine() if machine is None else machine
     where = Path(where or settings.current().calibration)
     files = sorted(where.glob("*.json"), reverse=True) if where.is_dir() else [where]
     problems: list[str] = []
+    reports = settings.current().reports
     for path in files:
+        shown = fsio.shown(path, reports)  # the problems are published: no machine path
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             entries = data["benchmarks"]
@@ -115,7 +118,7 @@ def load_calibration(where: str | Path | None = None, machine: dict[str, str] | 
             label = source_label(data)
             reason = foreign_reason(data, machine)
             if reason is not None:
-                problems.append(f"{path}: calibration made on another machine ({reason}); its "
+                problems.append(f"{shown}: calibration made on another machine ({reason}); its "
                                 "verdicts are shown as suspected and never fail a run. Calibrate "
                                 "this one: nox -s calibrate -- ROW --pairs 20")
                 label = f"{label or CALIBRATION_SOURCE} ({FOREIGN})"
@@ -127,7 +130,7 @@ def load_calibration(where: str | Path | None = None, machine: dict[str, str] | 
         except FileNotFoundError:
             continue
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            problems.append(f"{path}: unusable calibration file, left as it is ({exc})")
+            problems.append(f"{shown}: unusable calibration file, left as it is ({fsio.reason(exc)})")
     return {}, problems
 
 

@@ -32,3 +32,20 @@ def write_json(path: Path | str, data) -> None:
 def read_json(path: Path | str):
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def shown(path: Path | str, reports: Path | str) -> str:
+    """How a published message (summary["warnings"]) names `path`: relative to the reports folder
+    (`runs/<id>/summary.json`) when it lies under `reports`, else its bare file name; never a
+    machine's absolute path."""
+    try:
+        return Path(path).resolve().relative_to(Path(reports).resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def reason(exc: BaseException) -> str:
+    """An exception's message without the absolute file name an OSError carries."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)

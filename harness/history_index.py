@@ -185,10 +185,11 @@ def load(runs_dir: Path, before: str | None = None, warnings: list[str] | None =
             except (KeyError, TypeError, AttributeError, ValueError):
                 entry = None  # the right stamp on the wrong content: damaged
         if entry is None:
+            name = fsio.shown(path, Path(runs_dir).parent)  # runs/<id>/summary.json: the warnings are published
             try:
-                summary = migrate(fsio.read_json(path), str(path))
+                summary = migrate(fsio.read_json(path), name)
             except (OSError, UnicodeDecodeError, json.JSONDecodeError, ArtefactError) as exc:
-                _warn(f"history file {path} is unreadable ({exc}); left as it is and ignored", warnings)
+                _warn(f"history file {name} is unreadable ({fsio.reason(exc)}); left as it is and ignored", warnings)
                 continue
             index, rounds = compact(summary)
             rebuilt.append(path.parent.name)
@@ -212,10 +213,11 @@ def load_full(runs_dir: Path, run_ids: list[str], warnings: list[str] | None = N
     out: list[dict] = []
     for rid in sorted(run_ids):
         path = Path(runs_dir) / rid / "summary.json"
+        name = fsio.shown(path, Path(runs_dir).parent)  # runs/<id>/summary.json: the warnings are published
         try:
-            out.append(migrate(fsio.read_json(path), str(path)))
+            out.append(migrate(fsio.read_json(path), name))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, ArtefactError) as exc:
-            _warn(f"history file {path} is unreadable ({exc}); left as it is and ignored", warnings)
+            _warn(f"history file {name} is unreadable ({fsio.reason(exc)}); left as it is and ignored", warnings)
     return out
 
 

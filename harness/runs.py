@@ -90,13 +90,15 @@ def load_history(reports: Path | None = None, before: str | None = None,
     a damaged one, or one of a newer version, is reported (on stderr, and in `warnings` for the report) and
     left alone."""
     history = []
-    for path in sorted(runs_dir(reports).glob("*/summary.json")):
+    runs = runs_dir(reports)
+    for path in sorted(runs.glob("*/summary.json")):
         if before and path.parent.name >= before:
             continue
+        name = fsio.shown(path, runs.parent)  # runs/<id>/summary.json: the warnings are published
         try:
-            history.append(migrate(fsio.read_json(path), str(path)))
+            history.append(migrate(fsio.read_json(path), name))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, ArtefactError) as exc:
-            message = f"history file {path} is unreadable ({exc}); left as it is and ignored"
+            message = f"history file {name} is unreadable ({fsio.reason(exc)}); left as it is and ignored"
             print(f"warning: {message}", file=sys.stderr)
             if warnings is not None:
                 warnings.append(message)

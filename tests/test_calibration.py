@@ -31,7 +31,15 @@ def test_an_out_of_range_entry_makes_the_file_unusable_and_the_older_one_is_used
     write(tmp_path, "20261102T000000Z", {"test_op": entry}, host="new")
     entries, problems = calibration.load_calibration(tmp_path, machine={"host": "old"})
     assert entries["test_op"]["source"] == "calibration on old"
-    assert len(problems) == 1 and "20261102T000000Z.json: unusable calibration file" in problems[0]
+    assert len(problems) == 1 and problems[0].startswith("20261102T000000Z.json: unusable calibration file")
+
+
+def test_a_warning_names_the_calibration_file_relative_to_the_reports_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_REPORTS", str(tmp_path / "reports"))
+    folder = tmp_path / "reports" / "calibration"
+    write(folder, "20261101T000000Z", {"test_op": {"sigma": 0.04, "df": 19}}, host="elsewhere")
+    _, problems = calibration.load_calibration(folder, machine={"host": "here"})
+    assert len(problems) == 1 and problems[0].startswith("calibration/20261101T000000Z.json: calibration made on")
 
 
 def test_no_calibration_folder_means_no_entries_and_no_warning(tmp_path):

@@ -47,6 +47,9 @@ def test_a_damaged_history_file_is_named_in_the_report(tmp_path):
     report(tmp_path, "--run", "20260101T000000Z")
     html = (tmp_path / "index.html").read_text()
     assert 'id="warnings"' in html and "history file" in html and (bad / "summary.json").read_text() == "{ torn"
+    warnings = fsio.read_json(tmp_path / "summary.json")["warnings"]  # published: no machine path in them
+    assert any("history file runs/20250101T000000Z/summary.json is unreadable" in w for w in warnings), warnings
+    assert not any(str(tmp_path) in w for w in warnings), warnings
 
 
 def test_reporting_an_old_run_leaves_the_newest_report_in_place(tmp_path, capsys):

@@ -173,3 +173,23 @@ def test_nights_restored_from_the_site_keep_their_compact_copies(nights, tmp_pat
     restored = history_index.load(runs.runs_dir(reports), before=summary["run_id"], warnings=warnings)
     assert warnings == []   # read from the copies, as on the machine that wrote them
     assert restored == history_index.load(runs.runs_dir(site), before=summary["run_id"])
+
+
+def test_an_unreadable_summary_is_named_relative_to_the_reports_folder(tmp_path, capsys):
+    """The warnings are published in summary.json: no machine path in them."""
+    bad = tmp_path / "runs" / "20250101T000000Z" / "summary.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("{ torn")
+    for read in (lambda w: history_index.load(tmp_path / "runs", warnings=w),
+                 lambda w: history_index.load_full(tmp_path / "runs", ["20250101T000000Z"], w),
+                 lambda w: runs.load_history(tmp_path, warnings=w)):
+        warnings: list[str] = []
+        assert read(warnings) == []
+        assert len(warnings) == 1 and warnings[0].startswith(
+            "history file runs/20250101T000000Z/summary.json is unreadable (Expecting"), warnings
+        assert str(tmp_path) not in warnings[0]
+    (bad.parent / "summary.json").unlink()
+    bad.mkdir()  # a folder where the file should be: the OSError's own text, not its file name
+    warnings = []
+    history_index.load_full(tmp_path / "runs", ["20250101T000000Z"], warnings)
+    assert len(warnings) == 1 and str(tmp_path) not in warnings[0], warnings

@@ -51,9 +51,6 @@ REPO = Path(__file__).resolve().parent.parent
 POWER = 0.8
 TARGET = 0.05
 HISTORY = 10     # earlier nightly runs a history comparison typically rests on
-# Untimed processes per interpreter before the pairs (benchmarks/NOISE.md): the first process
-# after a while reads its libraries from disk and warms the machine; its rounds are thrown away.
-WARMUP_PROCESSES = 1
 GRID = [i / 1000 for i in range(5, 1001, 5)]   # injected slowdowns: 0.5% ... 100%
 PROCESS_TIMEOUT_S = 1200
 
@@ -269,18 +266,9 @@ def run_suite(python: str, out: Path, expr: str | None, depth: str, suite: str) 
 
 
 def interleave(python_a: str, python_b: str, pairs: int, expr: str | None, depth: str,
-               suite: str, workdir: Path, warmup: int = WARMUP_PROCESSES
-               ) -> dict[str, list[tuple[dict, dict]]]:
+               suite: str, workdir: Path) -> dict[str, list[tuple[dict, dict]]]:
     """PAIRS pairs of processes, A B then B A alternately; {benchmark: [(record A, record B)]}
-    (harness.benchfile records: rounds, extra_info with memory). Before them, `warmup`
-    processes of each interpreter (one set when A is B) whose records are discarded."""
-    sides = [("a", python_a)] + ([("b", python_b)] if python_b != python_a else [])
-    for k in range(warmup):
-        for side, python in sides:
-            started = time.monotonic()
-            run_suite(python, workdir / f"warmup-{k}-{side}.json", expr, depth, suite)
-            print(f"  warm-up {side.upper()}: {time.monotonic() - started:.0f} s (discarded)",
-                  file=sys.stderr, flush=True)
+    (harness.benchfile records: rounds, extra_info with memory)."""
     result: dict[str, list] = {}
     for i in range(pairs):
         order = ("a", "b") if i % 2 == 0 else ("b", "a")
@@ -372,9 +360,6 @@ def make_parser() -> argparse.ArgumentParser:
                         help="directory for the calibration file (A/A)")
     parser.add_argument("--calibration", default=str(settings.current().calibration),
                         help="calibration file or directory used by --ab")
-    parser.add_argument("--warmup-processes", type=int, default=WARMUP_PROCESSES,
-                        help="untimed processes of each interpreter before the pairs "
-                             f"(default {WARMUP_PROCESSES}; their records are discarded)")
     parser.add_argument("--keep", default=None,
                         help="keep each process's benchmark.json in this directory")
     parser.add_argument("--from", dest="reuse", default=None,
@@ -387,8 +372,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.pairs < 3:
         parser.error("--pairs must be at least 3")
-    if args.warmup_processes < 0:
-        parser.error("--warmup-processes must be 0 or more")
     for python in ([args.python] if args.python else args.ab) if not args.reuse else []:
         if not Path(python).exists():
             parser.error(f"no interpreter at {python}")
@@ -404,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
             workdir = Path(args.keep) if args.keep else Path(tmp)
             workdir.mkdir(parents=True, exist_ok=True)
             data = interleave(a, b, args.pairs, args.benchmarks, args.depth, args.suite,
-                              workdir, args.warmup_processes)
+                              workdir)
     if not data:
         print("error: no benchmark produced rounds in both processes of any pair",
               file=sys.stderr)

@@ -73,7 +73,7 @@ args = sys.argv[1:]
 Path({argv_log!r}).write_text(json.dumps(args))
 out = next(a.split("=", 1)[1] for a in args if a.startswith("--benchmark-json="))
 rng = random.Random(seed)
-factor = {factor} * math.exp(rng.gauss(0, 0.02)) * ({first} if seed == 0 else 1.0)
+factor = {factor} * math.exp(rng.gauss(0, 0.02))
 data = [0.05 * factor * math.exp(rng.gauss(0, 0.02)) for _ in range(30)]
 bench = {{"group": "g", "name": "test_op[b1]", "fullname": "x::test_op[b1]",
           "options": {{"timer": "time.process_time"}},
@@ -87,12 +87,10 @@ Path(out).write_text(json.dumps({{"benchmarks": [bench]}}))
 
 @pytest.fixture
 def fake_python(tmp_path):
-    def make(name, factor, first=1.0):
-        """A fake interpreter; the first process any fake of this test runs is `first` x slower."""
+    def make(name, factor):
         path = tmp_path / name
         path.write_text(FAKE_PYTHON.format(python=sys.executable, counter=str(tmp_path / "seed"),
-                                           argv_log=str(tmp_path / "argv.json"), factor=factor,
-                                           first=first))
+                                           argv_log=str(tmp_path / "argv.json"), factor=factor))
         path.chmod(path.stat().st_mode | stat.S_IXUSR)
         return str(path)
     return make
@@ -127,26 +125,7 @@ def test_ab_driver_gives_the_verdict_and_fails_on_a_slowdown(tmp_path, fake_pyth
     code = calibrate.main(["--ab", a, b, "--pairs", "4", "--calibration", str(tmp_path / "none")])
     out = capsys.readouterr().out
     assert code == 1
-    ratio = float(out.split("B/A ", 1)[1].split("x", 1)[0])
-    assert 1.2 < ratio < 1.4 and out.rstrip().endswith("slower")
-
-
-@pytest.mark.parametrize("same", [True, False])
-def test_the_first_process_of_each_interpreter_is_run_and_discarded(tmp_path, fake_python, same):
-    # The fake's first process is 3x slower (a cold machine); the warm-up absorbs it.
-    a = fake_python("python-a", 1.0, first=3.0)
-    b = a if same else fake_python("python-b", 1.0)
-    data = calibrate.interleave(a, b, 3, None, "quick", "suites/bench", tmp_path, warmup=1)
-    ((name, pairs),) = data.items()
-    assert int((tmp_path / "seed").read_text()) == 6 + (1 if same else 2)  # processes run
-    assert sorted(p.name for p in tmp_path.glob("warmup-*")) == (
-        ["warmup-0-a.json"] if same else ["warmup-0-a.json", "warmup-0-b.json"])
-    assert len(pairs) == 3 and max(r for pa in pairs for s in pa for r in s["rounds"]) < 0.1
-    (tmp_path / "seed").unlink()  # the same machine, cold again, without a warm-up: kept
-    (tmp_path / "cold").mkdir()
-    cold = calibrate.interleave(a, b, 3, None, "quick", "suites/bench", tmp_path / "cold",
-                                warmup=0)
-    assert min(cold[name][0][0]["rounds"]) > 0.12
+    assert "B/A 1.3" in out and out.rstrip().endswith("slower")
 
 
 def test_driver_rejects_missing_interpreters_and_too_few_pairs(tmp_path):
@@ -154,8 +133,6 @@ def test_driver_rejects_missing_interpreters_and_too_few_pairs(tmp_path):
         calibrate.main(["--python", str(tmp_path / "nope"), "--pairs", "5"])
     with pytest.raises(SystemExit):
         calibrate.main(["--python", sys.executable, "--pairs", "2"])
-    with pytest.raises(SystemExit):
-        calibrate.main(["--python", sys.executable, "--pairs", "3", "--warmup-processes", "-1"])
 
 
 def test_the_docstring_states_what_is_printed():

@@ -82,6 +82,8 @@ def _pct(x: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the decomposition of a --keep folder; 0, or 2 (one line naming the folder) when it
+    holds fewer than 3 readable processes."""
     parser = argparse.ArgumentParser(prog="python -m harness.noise", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", help="a `python -m harness.calibrate --keep` folder")

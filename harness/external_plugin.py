@@ -16,9 +16,9 @@ import pytest
 
 from harness import external, fsio
 from harness.artefacts import TestResult
-from harness.plugin import LIBRARIES, PLUGIN, not_in_row
+from harness.plugin import PLUGIN, import_failure
 from harness.registry import Feature
-from harness.status import Status, first_line
+from harness.status import Status
 
 EXTERNAL = pytest.StashKey["ExternalPlugin"]()
 
@@ -82,13 +82,10 @@ class ExternalPlugin:
         if not (report.failed and report.nodeid.endswith(".py")):
             return
         text = str(report.longrepr) if report.longrepr else ""
-        status, message = Status.ERROR, first_line(text.splitlines()[-1] if text else "") or "import failed"
-        for library in LIBRARIES:
-            if f"No module named '{library}'" in text and not_in_row(library):
-                status, message = Status.NOT_APPLICABLE, f"{library} is not in this row"
+        status, message = import_failure(text)
         fid = external.module_feature(self.name, report.nodeid)
         self.described.setdefault(fid, f"{report.nodeid} of {self.name}")
         self.config.stash[PLUGIN].write(TestResult(
             report.nodeid, [fid], status,
-            f"{report.nodeid} failed to import: {message}" if status == Status.ERROR else message,
+            f"{report.nodeid} failed to import: {message or 'import failed'}" if status == Status.ERROR else message,
             text[-4000:], time=time.time()))

@@ -104,6 +104,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         plugin.close()
 
 
+def import_failure(text: str) -> tuple[Status, str]:
+    """The status and message of a module that failed to import, from pytest's report `text`: n/a when it
+    imports a library the row leaves out, else error with the report's last line."""
+    for name in LIBRARIES:
+        if f"No module named '{name}'" in text and not_in_row(name):
+            return Status.NOT_APPLICABLE, f"{name} is not in this row"
+    return Status.ERROR, first_line(text.splitlines()[-1] if text else "")
+
+
 def features_of(item: pytest.Item) -> list[str]:
     """The feature ids an item's `feature` markers name."""
     return [fid for mark in item.iter_markers("feature") for fid in mark.args]
@@ -199,11 +208,7 @@ class HarnessPlugin:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             # A module that cannot even be imported: every feature it would check gets this message.
-            message = first_line(str(report.longrepr).splitlines()[-1] if report.longrepr else "")
-            status = Status.ERROR
-            for name in LIBRARIES:  # a module that imports a library the row left out: n/a, not error
-                if f"No module named '{name}'" in str(report.longrepr) and not_in_row(name):
-                    status, message = Status.NOT_APPLICABLE, f"{name} is not in this row"
+            status, message = import_failure(str(report.longrepr) if report.longrepr else "")
             self.write(CollectError(report.nodeid, status, message, str(report.longrepr)[-4000:]))
 
     @pytest.hookimpl(tryfirst=True)

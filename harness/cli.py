@@ -69,8 +69,9 @@ def cmd_report(args) -> int:
     # Earlier runs as slim summaries from their compact copies (harness.history_index): what perf, the
     # trend charts and the bundles read of them; drift reads whole summaries of the few runs it needs.
     history = history_index.load(summ.runs_dir(reports), before=summary["run_id"], warnings=damage)
-    with cp_cache.cached(reports / CHANGE_POINTS):  # change points of a series are computed once
-        perf, regressions, calibration_warnings = _perf(summary, history, args.expectations, reports)
+    with cp_cache.cached(reports / CHANGE_POINTS) as cache:  # change points of a series are computed once
+        perf, regressions, calibration_warnings = _perf(summary, history, args.expectations, reports,
+                                                        cache.change_points)
     summary["warnings"] = damage + calibration_warnings
     needed = drift.runs_needed(summary, history)
     history_index.condense(history)  # the rest reads each earlier record's statistic alone: rounds freed
@@ -103,7 +104,7 @@ def cmd_report(args) -> int:
     return verdict.exit_code
 
 
-def _perf(summary: dict, history: list[dict], expectations: Path, reports: Path):
+def _perf(summary: dict, history: list[dict], expectations: Path, reports: Path, change_points):
     """The performance section and the confirmed regressions against each row's own history."""
     from harness import perf
 
@@ -112,7 +113,7 @@ def _perf(summary: dict, history: list[dict], expectations: Path, reports: Path)
     calibration, warnings = perf.load_calibration(where)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    report = perf.analyse(summary, history, perf.load_slowdowns(expectations), calibration)
+    report = perf.analyse(summary, history, perf.load_slowdowns(expectations), calibration, change_points)
     return report, [str(r) for r in report.regressions], list(warnings)
 
 

@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import json
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +27,8 @@ MAX_ENTRIES = 4000   # about 0.4 MB: 5 rows x 40 benchmarks need 400 a night
 
 @dataclass
 class Counts:
+    """A cache in use: `change_points` answers like stats.change_points, from the cache when it can."""
+    change_points: Callable[..., list[stats.Shift]]
     hits: int = 0
     misses: int = 0
     entries: dict[str, list] = field(default_factory=dict)   # what the file will hold
@@ -50,10 +52,9 @@ def _read(path: Path) -> dict[str, list]:
 
 @contextlib.contextmanager
 def cached(path: Path) -> Iterator[Counts]:
-    """Within the block, stats.change_points answers from (and records into) the cache at `path`."""
+    """Within the block, the yielded `Counts.change_points` answers from (and records into) the cache at
+    `path`; what it computed is written back when the block ends."""
     stored = _read(path)
-    counts = Counts()
-    original = stats.change_points
 
     def change_points(series, **params):
         k = key(series, params)
@@ -67,15 +68,12 @@ def cached(path: Path) -> Iterator[Counts]:
             except (TypeError, ValueError):
                 pass
         counts.misses += 1
-        result = original(series, **params)
+        result = stats.change_points(series, **params)
         counts.entries[k] = [[s.index, s.ratio, s.p_value] for s in result]
         return result
 
-    stats.change_points = change_points
-    try:
-        yield counts
-    finally:
-        stats.change_points = original
+    counts = Counts(change_points)
+    yield counts
     if counts.misses:
         entries = dict(counts.entries)
         for k, v in stored.items():

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -261,11 +262,13 @@ def _bench(row: dict | None, name: str) -> dict | None:
 
 
 def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | None = None,
-            calibration: dict[str, dict] | None = None) -> PerfReport:
+            calibration: dict[str, dict] | None = None,
+            change_points: Callable[..., list[stats.Shift]] = stats.change_points) -> PerfReport:
     """Compare the run's rows with each other and with each row's own history.
 
     `history` holds earlier summaries (any order; later or equal run ids are ignored).
-    `calibration` defaults to the newest file in the settings' calibration folder (load_calibration)."""
+    `calibration` defaults to the newest file in the settings' calibration folder (load_calibration).
+    `change_points` finds a series' change points (stats.change_points, or a cached one: harness.cp_cache)."""
     run_id = str(summary.get("run_id", ""))
     rows = [r for r in summary.get("rows", []) if isinstance(r, dict) and r.get("name")]
     previous = sorted((h for h in history
@@ -305,7 +308,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     throughput: dict[str, dict[str, float]] = {}
     pending: list[tuple] = []  # per history comparison what its confirmation needs
     for name in names:
-        prior, shifts = _noise(name, calibration, past)
+        prior, shifts = _noise(name, calibration, past, change_points)
         noise[name] = {"sigma": prior.sigma, "df": prior.df, "source": prior.source,
                        "foreign": prior.foreign}
         ref_row, ref = next((r, b) for r in rows if (b := _bench(r, name)) is not None)
@@ -338,7 +341,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
             if len(earlier) == len(runs):
                 cuts = shifts.get(row["name"], [])
             else:  # some earlier runs used another clock
-                cuts = stats.change_points(logs, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR)
+                cuts = change_points(logs, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR)
             start = max([0] + [shift.index for shift in cuts])
             base = earlier[max(start, len(earlier) - HISTORY_WINDOW):]
             est = stats.compare_processes([rec["rounds"] for _, rec, _ in base],
@@ -355,7 +358,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
             hist.append(comparison)
             run_ids = [rid for rid, _, _ in earlier] + [run_id]
             full = logs + [stats.log_stat(record["rounds"])]
-            for shift in stats.change_points(full, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR):
+            for shift in change_points(full, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR):
                 points.append(ChangePoint(name, row["name"], run_ids[shift.index], shift.ratio,
                                           shift.p_value))
 
@@ -392,7 +395,8 @@ def _changed(before: dict, after: dict) -> dict[str, tuple[str | None, str | Non
             if before.get(pkg) != after.get(pkg)}
 
 
-def _noise(name: str, calibration: dict[str, dict], past) -> tuple[stats.Noise, dict]:
+def _noise(name: str, calibration: dict[str, dict], past,
+           change_points: Callable[..., list[stats.Shift]]) -> tuple[stats.Noise, dict]:
     """Prior process noise for `name`: calibration (or the built-in figure) pooled with the
     spread of every row's earlier runs between their change points; also those change points.
     A foreign prior (another machine's calibration, the built-in table) is left out once this
@@ -404,7 +408,7 @@ def _noise(name: str, calibration: dict[str, dict], past) -> tuple[stats.Noise, 
         if bench != name:
             continue
         logs = [stats.log_stat(rec["rounds"]) for _, rec, _ in runs]
-        shifts[row] = stats.change_points(logs, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR)
+        shifts[row] = change_points(logs, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR)
         cuts = [0] + [s.index for s in shifts[row]] + [len(logs)]
         segments += [logs[lo:hi] for lo, hi in zip(cuts, cuts[1:], strict=False)]
     sigma, df = stats.robust_sigma(segments)  # bursts of other jobs left out of the spread

@@ -93,7 +93,7 @@ def slowdown_hints(perf, bisects: dict[str, dict] | None = None,
     owner = {bench: fid for fid, names in (features or {}).items() for bench in names}
     bisects = bisects or {}
     slow = {(_field(c, "benchmark"), _field(c, "row")) for c in cross if _field(c, "verdict") == "slower"}
-    out = []
+    out: list[tuple[float, Hint]] = []
     for c in cross:
         bench, row, ratio = _field(c, "benchmark"), _field(c, "row"), float(_field(c, "ratio"))
         if _field(c, "verdict") != "slower" or _field(c, "expected") or ratio <= 1 + SLOWDOWN or row not in rows:
@@ -102,9 +102,9 @@ def slowdown_hints(perf, bisects: dict[str, dict] | None = None,
         fast = {r for r in measured if (bench, r) not in slow}
         good = nearest(rows, row, fast)
         link = bisects.get(f"{row}/{bench}") or (bisects.get(f"{row}/{owner[bench]}") if bench in owner else None)
-        out.append(Hint("slowdown", bench, row, good, f"{ratio:.2f}x of {_field(c, 'base')}",
-                        command(bench, good, row) if good else "", link))
-    return sorted(out, key=lambda h: -float(h.what.split("x", 1)[0]))
+        out.append((ratio, Hint("slowdown", bench, row, good, f"{ratio:.2f}x of {_field(c, 'base')}",
+                                command(bench, good, row) if good else "", link)))
+    return [hint for _, hint in sorted(out, key=lambda pair: -pair[0])]  # the largest slowdown first
 
 
 def hints(summary: dict, perf=None, bisects: dict[str, dict] | None = None,

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness import fsio
+from harness.collect import module_of
 from harness.status import Status, first_line
 
 REPRO = "repro"
@@ -182,7 +183,7 @@ def test_docstring(test_id: str, suites: Path) -> str:
     path, _, rest = test_id.partition("::")
     name = rest.partition("[")[0].split("::")[-1]
     try:
-        tree = ast.parse((suites / path).read_text(encoding="utf-8"))
+        tree = ast.parse((suites / module_of(path)).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
         return ""
     for node in ast.walk(tree):

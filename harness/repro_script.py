@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import settings
+from harness.collect import module_of
 
 LOCAL_PACKAGES = ("suites", "harness", "fixtures")  # inlined; every other import stays an import
 RUNTIME = Path(__file__).with_name("repro_runtime.py")
@@ -270,6 +271,7 @@ def standalone_script(test_id: str, suites_root: Path | None = None, depth: str 
     Raises ReproError when the module or the test is not found, or a name cannot be inlined."""
     suites_root = Path(suites_root or settings.current().suites)
     path, _, rest = test_id.partition("::")
+    path = module_of(path)  # node ids carry pytest's rootdir prefix when the suites live elsewhere
     func_name = rest.partition("[")[0].split("::")[-1]
     module = "suites." + path.removesuffix(".py").replace("/", ".")
     inliner = Inliner(suites_root)

@@ -19,7 +19,6 @@ from harness.registry import RegistryError, load_registry
 from harness.runner import SuiteRun, run_suites
 
 USAGE_ERROR = 2
-CHANGE_POINTS = "change-points.json"   # under the reports folder: harness.cp_cache
 
 
 def cmd_validate(args) -> int:
@@ -64,14 +63,12 @@ def cmd_report(args) -> int:
 
     if (corpus := corpus_score(reports)) is not None:
         summary["corpus"] = corpus
-    from harness import cp_cache, drift, history_index
+    from harness import drift, history_index
 
     # Earlier runs as slim summaries from their compact copies (harness.history_index): what perf, the
     # trend charts and the bundles read of them; drift reads whole summaries of the few runs it needs.
     history = history_index.load(summ.runs_dir(reports), before=summary["run_id"], warnings=damage)
-    with cp_cache.cached(reports / CHANGE_POINTS) as cache:  # change points of a series are computed once
-        perf, regressions, calibration_warnings = _perf(summary, history, args.expectations, reports,
-                                                        cache.change_points)
+    perf, regressions, calibration_warnings = _perf(summary, history, args.expectations, reports)
     summary["warnings"] = damage + calibration_warnings
     needed = drift.runs_needed(summary, history)
     history_index.condense(history)  # the rest reads each earlier record's statistic alone: rounds freed
@@ -104,7 +101,7 @@ def cmd_report(args) -> int:
     return verdict.exit_code
 
 
-def _perf(summary: dict, history: list[dict], expectations: Path, reports: Path, change_points):
+def _perf(summary: dict, history: list[dict], expectations: Path, reports: Path):
     """The performance section and the confirmed regressions against each row's own history."""
     from harness import perf
 
@@ -113,7 +110,7 @@ def _perf(summary: dict, history: list[dict], expectations: Path, reports: Path,
     calibration, warnings = perf.load_calibration(where)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    report = perf.analyse(summary, history, perf.load_slowdowns(expectations), calibration, change_points)
+    report = perf.analyse(summary, history, perf.load_slowdowns(expectations), calibration)
     return report, [str(r) for r in report.regressions], list(warnings)
 
 

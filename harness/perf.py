@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -262,13 +261,11 @@ def _bench(row: dict | None, name: str) -> dict | None:
 
 
 def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | None = None,
-            calibration: dict[str, dict] | None = None,
-            change_points: Callable[..., list[stats.Shift]] = stats.change_points) -> PerfReport:
+            calibration: dict[str, dict] | None = None) -> PerfReport:
     """Compare the run's rows with each other and with each row's own history.
 
     `history` holds earlier summaries (any order; later or equal run ids are ignored).
-    `calibration` defaults to the newest file in the settings' calibration folder (load_calibration).
-    `change_points` finds a series' change points (stats.change_points, or a cached one: harness.cp_cache)."""
+    `calibration` defaults to the newest file in the settings' calibration folder (load_calibration)."""
     run_id = str(summary.get("run_id", ""))
     rows = [r for r in summary.get("rows", []) if isinstance(r, dict) and r.get("name")]
     previous = sorted((h for h in history
@@ -300,6 +297,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                     past.setdefault((name, row_name), []).append(
                         (str(run.get("run_id")), record, row.get("installed") or {}))
 
+    cp_alpha = _change_point_level(names, rows, past)
     cross: list[Comparison] = []
     hist: list[Comparison] = []
     points: list[ChangePoint] = []
@@ -308,7 +306,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     throughput: dict[str, dict[str, float]] = {}
     pending: list[tuple] = []  # per history comparison what its confirmation needs
     for name in names:
-        prior, shifts = _noise(name, calibration, past, change_points)
+        prior, shifts = _noise(name, calibration, past, cp_alpha)
         noise[name] = {"sigma": prior.sigma, "df": prior.df, "source": prior.source,
                        "foreign": prior.foreign}
         ref_row, ref = next((r, b) for r in rows if (b := _bench(r, name)) is not None)
@@ -341,7 +339,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
             if len(earlier) == len(runs):
                 cuts = shifts.get(row["name"], [])
             else:  # some earlier runs used another clock
-                cuts = change_points(logs, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR)
+                cuts = stats.change_points(logs, alpha=cp_alpha, min_effect=MIN_EFFECT_FLOOR)
             start = max([0] + [shift.index for shift in cuts])
             base = earlier[max(start, len(earlier) - HISTORY_WINDOW):]
             est = stats.compare_processes([rec["rounds"] for _, rec, _ in base],
@@ -358,7 +356,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
             hist.append(comparison)
             run_ids = [rid for rid, _, _ in earlier] + [run_id]
             full = logs + [stats.log_stat(record["rounds"])]
-            for shift in change_points(full, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR):
+            for shift in stats.change_points(full, alpha=cp_alpha, min_effect=MIN_EFFECT_FLOOR):
                 points.append(ChangePoint(name, row["name"], run_ids[shift.index], shift.ratio,
                                           shift.p_value))
 
@@ -395,8 +393,26 @@ def _changed(before: dict, after: dict) -> dict[str, tuple[str | None, str | Non
             if before.get(pkg) != after.get(pkg)}
 
 
-def _noise(name: str, calibration: dict[str, dict], past,
-           change_points: Callable[..., list[stats.Shift]]) -> tuple[stats.Noise, dict]:
+def _change_point_level(names: list[str], rows: list[dict], past) -> float:
+    """The night's level for change points (stats.change_points' alpha): one hypothesis per
+    series, "no level shift in its window" (the p-value of its best split, tonight's run
+    included: stats.split_p_value), in one Benjamini-Hochberg family at NIGHT_FDR over every
+    series of the night, never above ALPHA (stats.night_level). Each change point resets its
+    series' baseline, so a spurious one costs detection power: per series at ALPHA, 200 series
+    of pure noise gave 1.5 a night (benchmarks/rule_year.py)."""
+    tonight = {(name, row["name"]): record for row in rows for name in names
+               if (record := _bench(row, name)) is not None}
+    p_values = []
+    for key in set(past) | set(tonight):
+        logs = [stats.log_stat(rec["rounds"]) for _, rec, _ in past.get(key, [])]
+        if key in tonight:
+            logs.append(stats.log_stat(tonight[key]["rounds"]))
+        if len(logs) >= 2 * stats.MIN_LEVEL:
+            p_values.append(stats.split_p_value(logs)[1])
+    return stats.night_level(p_values, NIGHT_FDR, cap=ALPHA)
+
+
+def _noise(name: str, calibration: dict[str, dict], past, cp_alpha: float) -> tuple[stats.Noise, dict]:
     """Prior process noise for `name`: calibration (or the built-in figure) pooled with the
     spread of every row's earlier runs between their change points; also those change points.
     A foreign prior (another machine's calibration, the built-in table) is left out once this
@@ -408,7 +424,7 @@ def _noise(name: str, calibration: dict[str, dict], past,
         if bench != name:
             continue
         logs = [stats.log_stat(rec["rounds"]) for _, rec, _ in runs]
-        shifts[row] = change_points(logs, alpha=ALPHA, min_effect=MIN_EFFECT_FLOOR)
+        shifts[row] = stats.change_points(logs, alpha=cp_alpha, min_effect=MIN_EFFECT_FLOOR)
         cuts = [0] + [s.index for s in shifts[row]] + [len(logs)]
         segments += [logs[lo:hi] for lo, hi in zip(cuts, cuts[1:], strict=False)]
     sigma, df = stats.robust_sigma(segments)  # bursts of other jobs left out of the spread

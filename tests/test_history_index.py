@@ -1,11 +1,11 @@
-"""The history index and the change-point cache: the report reads less, and decides the same."""
+"""The history index: the report reads less, and decides the same."""
 import json
 import math
 import random
 
 import pytest
 
-from harness import cp_cache, drift, history_index, perf, perf_table, repro, runs, stats
+from harness import drift, history_index, perf, perf_table, repro, runs
 from harness.measure import Measurement
 
 ROWS = ["torch-2.3", "torch-2.11", "torch-2.14"]
@@ -60,10 +60,9 @@ def nights(tmp_path_factory):
     return reports, made[-1], made[:-1]
 
 
-def verdicts(summary, history, change_points=stats.change_points):
+def verdicts(summary, history):
     # This machine's calibration (the built-in table is another machine's and never confirms a regression).
-    report = perf.analyse(summary, history, [], calibration={b: {"sigma": 0.05, "df": 39} for b in BENCHES},
-                          change_points=change_points)
+    report = perf.analyse(summary, history, [], calibration={b: {"sigma": 0.05, "df": 39} for b in BENCHES})
     return report.to_json()
 
 
@@ -87,30 +86,6 @@ def test_verdicts_trends_drift_and_last_good_are_the_same_from_the_index(nights)
     target = repro.Target("audio.transforms.biquad", "torch-2.14", "fail", "", TEST)
     assert f"run `{run_id(32)}`" in repro.last_good({"rows": []}, full, target)
     assert repro.last_good({"rows": []}, slim, target) == repro.last_good({"rows": []}, full, target)
-
-
-def test_the_change_point_cache_answers_a_rerender_with_the_same_verdicts(nights, tmp_path):
-    reports, summary, full = nights
-    slim = history_index.load(runs.runs_dir(reports), before=summary["run_id"])
-    cache = tmp_path / "change-points.json"
-    with cp_cache.cached(cache) as first:
-        once = verdicts(summary, slim, first.change_points)
-    assert first.misses > 0 and first.hits == 0 and cache.exists()
-    with cp_cache.cached(cache) as second:
-        again = verdicts(summary, slim, second.change_points)
-    assert second.misses == 0 and second.hits == first.misses   # perf calls the cached one it was given
-    assert again == once == verdicts(summary, full)
-    assert stats.change_points.__module__ == "harness.stats"     # restored after the block
-
-
-def test_a_damaged_cache_is_an_empty_one(tmp_path):
-    cache = tmp_path / "change-points.json"
-    cache.write_text("{not json")
-    series = [0.0] * 10 + [0.5] * 10
-    expected = stats.change_points(series)
-    with cp_cache.cached(cache) as counts:
-        assert counts.change_points(series) == expected
-    assert expected and counts.misses == 1 and len(json.loads(cache.read_text())["entries"]) == 1
 
 
 def test_missing_stale_and_damaged_compact_files_are_rebuilt_with_one_warning(nights, tmp_path):

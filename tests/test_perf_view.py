@@ -9,8 +9,8 @@ from tests.test_perf import PRIOR, history, render_html, summary
 
 
 def test_the_partial_highlights_regressions_with_anchors_and_inline_svg():
-    past = history(10, {"torch-2.3": 0.05, "torch-2.14": 0.05})
-    for day, seed in ((24, 5), (25, 6)):
+    past = history(20, {"torch-2.3": 0.05, "torch-2.14": 0.05})
+    for day, seed in ((23, 4), (24, 5), (25, 6)):
         past.append(summary(f"202611{day}T000000Z", {"torch-2.3": 0.05, "torch-2.14": 0.06}, seed))
     now = summary("20261126T000000Z", {"torch-2.3": 0.05, "torch-2.14": 0.06}, seed=7)
     report = perf.analyse(now, past, [], calibration=PRIOR)
@@ -19,7 +19,7 @@ def test_the_partial_highlights_regressions_with_anchors_and_inline_svg():
     assert 'id="perf-test_op-torch-2.14" class="perf-regression"' in html
     assert 'href="#perf-test_op-torch-2.14"' in html
     assert html.count("<svg") == 3  # one bar chart, one trend per row
-    assert "confirmed by at least three runs in a row, across the night's series (1)" in html
+    assert "confirmed by at least four runs in a row, across the night's series (1)" in html
     for svg in re.findall(r"<svg.*?</svg>", html, re.S):
         ET.fromstring(svg)  # well-formed XML
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")

@@ -182,7 +182,7 @@ def test_no_change_point_in_noise_or_from_one_odd_run():
     rng = random.Random(6)
     flat = [rng.gauss(0, 0.03) for _ in range(25)]
     assert stats.change_points(flat) == []
-    assert stats.change_points(flat[:10] + [0.5]) == []  # a new level needs two runs
+    assert stats.change_points(flat[:10] + [0.5, 0.5]) == []  # a new level needs three runs
     assert stats.change_points([0.0, 0.1]) == []
 
 
@@ -193,6 +193,60 @@ def test_two_steps_are_both_found_and_results_are_deterministic():
     first = stats.change_points(series)
     assert [s.index for s in first] == [8, 16]
     assert stats.change_points(series) == first
+
+
+def test_the_split_p_value_holds_its_level_in_noise_with_bursts():
+    """Pure noise with one value in 40 slowed 18 % (6 sigmas, as bursts of other jobs): the
+    Bonferroni p-value of the best split is below a level at most that often (+3 binomial SDs)."""
+    rng = random.Random(11)
+    ps = [stats.split_p_value([rng.gauss(0, 0.03) + (0.18 if rng.random() < 1 / 40 else 0.0)
+                               for _ in range(40)])[1] for _ in range(3000)]
+    for level in (0.001, 0.01, 0.05):
+        assert sum(p <= level for p in ps) / len(ps) <= level + 3 * math.sqrt(level / 3000)
+    assert min(ps) > 0  # analytic, not a count of permutations
+
+
+def test_a_burst_weighs_like_any_high_value_in_the_change_point_search():
+    """A 5 % step at run 20 and one burst of +40 % early on: in ranks the burst is one high value,
+    so the step is found where it is (in means the burst alone would swamp a 1 % noise)."""
+    rng = random.Random(12)
+    series = [rng.gauss(0, 0.01) for _ in range(20)] + [0.05 + rng.gauss(0, 0.01) for _ in range(10)]
+    series[4] += 0.4
+    (shift,) = stats.change_points(series)
+    assert shift.index == 20 and shift.ratio == pytest.approx(math.exp(0.05), abs=0.015)
+
+
+def test_ranks_are_scipys_average_ranks():
+    from scipy.stats import rankdata
+    rng = random.Random(13)
+    for _ in range(50):
+        xs = [rng.choice([1.0, 2.0, 3.0, rng.random()]) for _ in range(rng.randint(1, 25))]
+        assert stats.ranks(xs) == list(rankdata(xs))
+
+
+def test_the_night_level_is_where_benjamini_hochberg_stops():
+    rng = random.Random(14)
+    for _ in range(200):
+        ps = [rng.random() ** rng.choice([1, 3, 8]) for _ in range(rng.randint(1, 30))]
+        level = stats.night_level(ps, 0.1, cap=1.0)
+        assert [p <= level for p in ps] == stats.discoveries(ps, 0.1)
+    assert stats.night_level([0.5, 0.9], 0.1, cap=1.0) == pytest.approx(0.05)  # none: q / m
+    assert stats.night_level([1e-9], 0.1, cap=0.01) == 0.01
+
+
+def test_outliers_are_measured_from_the_sides_own_median():
+    assert stats.without_outliers([0.0, 0.01, -0.01, 0.18, 0.005], 0.09) == [0.0, 0.01, -0.01, 0.005]
+    assert stats.without_outliers([0.0, 0.18], 0.09) == [0.0, 0.18]  # two values: no median to trust
+    assert stats.without_outliers([0.1, 0.11, 0.12, 0.1], 0.09) == [0.1, 0.11, 0.12, 0.1]
+
+
+def test_the_rank_test_is_scipys_exact_mann_whitney_and_a_burst_is_one_rank():
+    base = [0.01 * i for i in range(20)]
+    assert stats.rank_slower(base, [1.0, 1.1, 1.2, 1.3]) == pytest.approx(1 / math.comb(24, 4))
+    # one burst far above everything and three ordinary runs: not evidence of a slowdown
+    assert stats.rank_slower(base, [5.0, 0.05, 0.10, 0.12]) > 0.1
+    with pytest.raises(ValueError):
+        stats.rank_slower([], [1.0])
 
 
 def test_discoveries_are_benjamini_hochberg_as_scipy_computes_it():

@@ -13,8 +13,7 @@ series in eight. Earlier nights are written by harness.runs.write_summary, as a 
 
 Then, for each N of --nights (smallest first; the older nights are added between measurements),
 it runs `python -m harness report --keep-runs 0` for the newest night in a child process twice
-(the first report of a night, its change-point cache emptied as a new night's series are new to it,
-then the same report again: what a re-render costs) and prints the
+(the first report of a night, then the same report again: what a re-render costs) and prints the
 child's CPU seconds (user + system) and peak RSS (MB), with the load average. One untimed report
 comes first, so that imports read bytecode as in an installed harness (PYTHONDONTWRITEBYTECODE is
 dropped for the child).
@@ -200,7 +199,6 @@ def main(argv: list[str] | None = None) -> int:
             made = time.monotonic() - t0
             if nights == min(args.nights):
                 measure(reports)  # warm-up, not counted: writes the bytecode of the harness and its libraries
-            (reports / "change-points.json").unlink(missing_ok=True)  # a new night's series are new to the cache
             first, again = measure(reports), measure(reports)
             load = os.getloadavg()[0]
             print(f"{nights:4d} nights ({args.rows} rows x {args.benchmarks} benchmarks, {size:.2f} MB per "

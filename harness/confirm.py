@@ -7,6 +7,9 @@ series of a night rather than per series: one Benjamini-Hochberg family per nigh
 (scipy.stats.false_discovery_control through stats.discoveries), never above CONFIRM_ALPHA for
 one series however few series the night has. With every series unchanged the chance of any
 confirmation in a night is at most NIGHT_FDR: <= 0.5 per 1,000 benchmark-nights over 200 series.
+The rank test's smallest p-value, 1 / C(n + k, k) for k recent runs against n, sets how much
+history a confirmation needs: with k = 4 and the Bonferroni factor of the k tried, at least 13
+earlier runs (a new nightly shows suspected regressions, and fails on none, for its first weeks).
 benchmarks/rule_year.py measures false alarms and detection on a synthetic year.
 """
 from __future__ import annotations

@@ -22,13 +22,13 @@ Confirmation, across the whole night. One process now and then runs through a bu
 jobs that slows even its fastest rounds (in the A/A calibration here: one process in 40 was 18%
 slow on lowpass_biquad), so a single night's `regression` is only *suspected*. It is *confirmed*
 (it goes into PerfReport.regressions, which fails the run) by the last k in RECENT runs together
-against the baseline before them (_sustained: both halves of the k runs must be slower, so a
-burst cannot do it), and the false alarms are controlled across the night rather than per
-series: every series' confirmation p-value enters one Benjamini-Hochberg family at NIGHT_FDR
-(with every series unchanged, the chance of any confirmation in a night is at most 10%, i.e.
-<= 0.5 per 1,000 benchmark-nights over 200 series), and no series is confirmed above
-CONFIRM_ALPHA however few series a night has. Pooling up to 8 runs is what lets 3% process noise
-detect a 5% slowdown at all (benchmarks/rule_year.py measures it; README, performance section).
+against the baseline before them (harness/confirm.py: a t test on runs cleared of outliers and an
+exact Mann-Whitney rank test must both show it, so bursts cannot), and the false alarms are
+controlled across the night rather than per series: every series' confirmation p-value enters one
+Benjamini-Hochberg family at NIGHT_FDR, and no series is confirmed above CONFIRM_ALPHA however few
+series a night has. Change points, each of which resets its series' baseline, are one such family
+too (_change_point_level). Pooling runs is what lets 3% process noise detect a 5% slowdown at all
+(benchmarks/rule_year.py measures it; README, performance section).
 A verdict whose noise rests on another machine's calibration is never confirmed into a failure
 (harness/calibration.py). Memory is judged beside time by harness/memrule.py (never fails a run).
 

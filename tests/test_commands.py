@@ -58,3 +58,18 @@ def test_the_verdict_of_another_runs_summary_is_no_report(tmp_path):
     fsio.write_json(tmp_path / "runs" / "R" / "summary.json", {"run_id": "R", "rows": [], "verdict": {"exit_code": 0}})
     assert verdict.run("R", tmp_path, pages_url="https://x.invalid/").startswith("## Run R: as expected")
     assert "[report](https://x.invalid/runs/R/index.html)" in verdict.run("R", tmp_path, pages_url="https://x.invalid/")
+
+
+def test_publish_and_verdict_read_summaries_through_the_migration(tmp_path):
+    """A version-1 night reads as the current version (its depth defaults to quick); a night of a newer
+    version than this harness reads is not rendered as if it were understood."""
+    from harness.commands import publish
+    from harness.summary_model import SUMMARY_VERSION
+
+    night = tmp_path / "runs" / "R"
+    fsio.write_json(night / "summary.json", {"run_id": "R", "rows": [], "verdict": {"exit_code": 0}})
+    assert publish.night(night).depth == "quick"
+    fsio.write_json(night / "summary.json", {"run_id": "R", "rows": [], "verdict": {"exit_code": 0},
+                                             "schema_version": SUMMARY_VERSION + 1})
+    assert publish.night(night) is None
+    assert verdict.run("R", tmp_path).startswith("## Run R: no report")

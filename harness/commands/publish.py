@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness import fsio, settings, summary
+from harness import fsio, runs, settings, summary
 from harness.commands import CommandError
 
 KEEP = int(settings.VARIABLES["HARNESS_KEEP_RUNS"][0])  # nights the site keeps: as many as the report's runs
@@ -40,10 +39,10 @@ class Night:
 
 
 def night(run_dir: Path) -> Night | None:
-    """The history line of a published night, from its summary.json; None when that is unreadable."""
-    try:
-        s = fsio.read_json(run_dir / "summary.json")
-    except (OSError, json.JSONDecodeError):
+    """The history line of a published night, from its summary.json; None when that is unreadable or of a
+    newer version than this harness reads."""
+    s = runs.read_intact(run_dir / "summary.json")  # migrated: older nights read as the current version
+    if s is None:
         return None
     verdict = s.get("verdict") or {}
     return Night(run_id=str(s.get("run_id", run_dir.name)), started=s.get("started"), finished=s.get("finished"),

@@ -7,12 +7,11 @@ summary runs after a failed report too.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
-from harness import fsio, settings, summary
+from harness import runs, settings
 
 SHOWN = 50  # changes listed; the rest are counted
 
@@ -65,10 +64,7 @@ def markdown(s: dict | None, run_id: str, run_url: str = "", pages_url: str = ""
 
 def run(run_id: str, reports: Path, run_url: str = "", pages_url: str = "") -> str:
     """The Markdown verdict of reports/runs/`run_id`/summary.json (see `markdown`)."""
-    try:
-        s = fsio.read_json(summary.runs_dir(reports) / run_id / "summary.json")
-    except (OSError, json.JSONDecodeError):
-        s = None
+    s = runs.read_intact(runs.runs_dir(reports) / run_id / "summary.json")  # migrated, None if unreadable
     return markdown(s, run_id, run_url, pages_url)
 
 

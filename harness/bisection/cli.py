@@ -11,7 +11,8 @@ releases the resolver pairs with it; `--train`). Each candidate is resolved and 
 own uv environment like a matrix row, only the tests of the feature (or the one benchmark) run
 there, and a binary search finds the first bad release. A candidate that cannot be resolved or
 installed is skipped (as `git bisect skip`), a release that both passes and fails is reported
-as flaky, and the result goes to `<run>/bisect/<feature>--<row>.json` beside the grid it explains.
+as flaky, a benchmark candidate is timed in interleaved pairs of processes with the good end
+(`--unpaired`: apart from it), and the result goes to `<run>/bisect/<feature>--<row>.json` beside the grid it explains.
 
 The modules of harness/bisection: search (pure), plan (ends and candidates), probe (running a
 candidate), result (the stored model), and this command line.
@@ -69,7 +70,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=1800.0, help="bound on one candidate's tests, s")
     p.add_argument("--repeat", type=int, default=1, help="runs of the tests per candidate")
     p.add_argument("--confirm", type=int, default=1, help="extra runs on each side of the boundary")
-    p.add_argument("--processes", type=int, default=5, help="benchmark: processes per candidate")
+    p.add_argument("--processes", type=int, default=5,
+                   help="benchmark: interleaved pairs (with --unpaired: processes) per candidate, at least 2")
+    p.add_argument("--unpaired", action="store_true",
+                   help="benchmark: time the good end once in its own processes and each candidate in its "
+                        "own, minutes apart, instead of in pairs of back-to-back good-end and candidate "
+                        "processes (the machine's drift then enters the comparison; kept for comparison)")
     p.add_argument("--alpha", type=float, default=SlowdownRule.alpha)
     p.add_argument("--min-effect", type=float, default=SlowdownRule.min_effect)
     p.add_argument("--python", default=None, help="Python of the candidates (default: the good row's)")
@@ -112,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     the ends, 2 a usage error (nothing written)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     cut = argv.index("--") if "--" in argv else len(argv)
-    args = parser().parse_args(argv[:cut])
+    p = parser()
+    args = p.parse_args(argv[:cut])
+    if args.processes < 2:
+        p.error(f"--processes {args.processes}: a benchmark needs at least 2 (pairs or processes) "
+                "to measure its noise")
     args.pytest_args = argv[cut + 1:]
     started, t0 = summ.now(), time.monotonic()
     work = None

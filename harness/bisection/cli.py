@@ -12,7 +12,8 @@ own uv environment like a matrix row, only the tests of the feature (or the one 
 there, and a binary search finds the first bad release. A candidate that cannot be resolved or
 installed is skipped (as `git bisect skip`), a release that both passes and fails is reported
 as flaky, a benchmark candidate is timed in interleaved pairs of processes with the good end
-(`--unpaired`: apart from it), and the result goes to `<run>/bisect/<feature>--<row>.json` beside the grid it explains.
+(`--unpaired`: apart from it), and the result goes to `<run>/bisect/<feature>--<row>.json`
+beside the grid it explains.
 
 The modules of harness/bisection: search (pure), plan (ends and candidates), probe (running a
 candidate), result (the stored model), and this command line.
@@ -118,11 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     the ends, 2 a usage error (nothing written)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     cut = argv.index("--") if "--" in argv else len(argv)
-    p = parser()
-    args = p.parse_args(argv[:cut])
-    if args.processes < 2:
-        p.error(f"--processes {args.processes}: a benchmark needs at least 2 (pairs or processes) "
-                "to measure its noise")
+    args = parser().parse_args(argv[:cut])
     args.pytest_args = argv[cut + 1:]
     started, t0 = summ.now(), time.monotonic()
     work = None
@@ -133,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         args.ext = external.bisect_target(args.target, args.external, loaded.externals + external.run_externals(
             runs.read_json(result_dir(args) / summ.RUN_META, None)))
         target = Target(args.target, args.target, False, None) if args.ext else target_of(args.target, registry)
+        if target.benchmark and args.processes < 2:
+            raise BisectError(f"--processes {args.processes}: a benchmark needs at least 2 (pairs, or "
+                              "processes with --unpaired) to measure its own noise")
         matrix = {r.name: r for r in loaded.rows}
         good, bad = end_rows(args.good, args.bad, matrix)
         if args.with_:

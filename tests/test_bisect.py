@@ -172,15 +172,16 @@ def _fake_runs(monkeypatch, with_cuda: bool):
         "features": {"bench.gpu": {"status": "pass"}}, "suites": {"seconds": 1.0}})
 
 
-def _prober(tmp_path):
-    cands = [plan.Candidate(i, v, built=True, venv=tmp_path / "venv", tests={NODE: ["bench.gpu"]})
-             for i, v in enumerate(("2.8.0", "2.9.0"))]
+def _prober(tmp_path, versions=("2.8.0", "2.9.0"), *, unpaired=False, processes=5):
+    """A prober of a benchmark over built candidates; each candidate's venv is named by its version."""
+    cands = [plan.Candidate(i, v, built=True, venv=tmp_path / f"venv-{v}", tests={NODE: ["bench.gpu"]})
+             for i, v in enumerate(versions)]
     for cand in cands:
         (tmp_path / "work" / cand.label).mkdir(parents=True)
         (tmp_path / "work" / cand.label / INSTALL).write_text("{}")
     args = argparse.Namespace(ext=None, alpha=0.01, min_effect=0.10, venvs=str(tmp_path / "venvs"), repeat=1,
-                              processes=5, depth="quick", timeout=60.0, pytest_args=[], suites=[],
-                              subject="torch")
+                              processes=processes, depth="quick", timeout=60.0, pytest_args=[], suites=[],
+                              subject="torch", unpaired=unpaired)
     target = probing.Target("test_resnet18_eager[b1]", "", True, "bench")
     return probing.Prober(target, cands, None, args, tmp_path / "work"), cands
 
@@ -199,6 +200,132 @@ def test_the_benchmark_bisect_compares_the_cuda_event_timings_the_nightly_uses(t
     host_prober, host_cands = _prober(tmp_path / "host")
     assert host_prober(0) is V.GOOD and host_prober(1) is V.GOOD
     assert host_cands[1].clock == "perf_counter"
+
+
+class DriftingMachine:
+    """A fake machine whose speed drifts: every process it runs is `drift` times slower than the
+    one before (machine-wide load creeping up), on top of each release's true time (`speed`,
+    by version) and a small process-to-process and round-to-round noise. `ran` lists the version
+    of each process in the order run; versions in `failing` fail their check."""
+
+    def __init__(self, monkeypatch, speed: dict[str, float], drift=1.03, failing=(), seed=11):
+        self.speed, self.drift, self.failing = speed, drift, set(failing)
+        self.rng = random.Random(seed)
+        self.ran: list[str] = []
+        monkeypatch.setattr(probing, "_run", self.run)
+        monkeypatch.setattr(probing.summ, "build_row", self.build_row)
+
+    @staticmethod
+    def version(python: str) -> str:
+        return Path(python).parent.parent.name.removeprefix("venv-")
+
+    def run(self, cmd, timeout):
+        version = self.version(cmd[0])
+        out = Path(cmd[cmd.index("--out") + 1])
+        level = 0.010 * self.speed[version] * self.drift ** len(self.ran) * math.exp(self.rng.gauss(0, 0.003))
+        self.ran.append(version)
+        (out / "version").write_text(version)
+        _bench_file(out / BENCHMARKS, [level * math.exp(self.rng.gauss(0, 0.003)) for _ in range(30)])
+
+    def build_row(self, run_dir, registry, rows):
+        failed = (run_dir / "version").read_text() in self.failing
+        return {"features": {"bench.gpu": {"status": "fail" if failed else "pass",
+                                           "message": "AssertionError: broken" if failed else ""}},
+                "suites": {"seconds": 1.0}}
+
+
+def _ratio(text: str) -> float:
+    return float(re.match(r"x([\d.]+)", text).group(1))
+
+
+def test_pairs_cancel_the_drift_that_makes_an_unpaired_bisect_call_an_unchanged_release_slower(
+        tmp_path, monkeypatch):
+    """Same true speed at both ends, the machine 3 % slower every process: timed apart, the
+    candidate's processes all come after the good end's and look 16 % slower; in pairs the
+    drift falls on both sides of each pair and the alternating order cancels it."""
+    machine = DriftingMachine(monkeypatch, {"2.8.0": 1.0, "2.9.0": 1.0})
+    prober, cands = _prober(tmp_path / "unpaired", unpaired=True)
+    assert prober(0) is V.GOOD and prober(1) is V.BAD
+    assert machine.ran == ["2.8.0"] * 5 + ["2.9.0"] * 5
+    assert _ratio(cands[1].runs[-1]["ratio"]) > 1.10
+    assert not cands[1].pairs
+
+    machine = DriftingMachine(monkeypatch, {"2.8.0": 1.0, "2.9.0": 1.0})
+    prober, cands = _prober(tmp_path / "paired")
+    assert prober(0) is V.GOOD and prober(1) is V.GOOD
+    assert len(cands[1].pairs) == 5 and len(cands[0].rounds) == 1  # the good end: its check run only
+    ratio = _ratio(cands[1].runs[-1]["ratio"])
+    assert abs(ratio - 1.0) < 0.02, cands[1].runs[-1]["ratio"]
+    assert cands[1].runs[-1]["ratio"].endswith("5 interleaved pairs")
+    assert machine.ran.count("2.8.0") == 6 and machine.ran.count("2.9.0") == 5
+
+
+def test_a_truly_slower_candidate_is_bad_in_pairs_despite_the_drift(tmp_path, monkeypatch):
+    DriftingMachine(monkeypatch, {"2.8.0": 1.0, "2.9.0": 1.3})
+    prober, cands = _prober(tmp_path)
+    assert prober(0) is V.GOOD and prober(1) is V.BAD
+    assert 1.25 < _ratio(cands[1].runs[-1]["ratio"]) < 1.36
+    assert all(1.2 < r["pair_ratio"] < 1.4 for r in cands[1].runs)  # each pair alone shows it
+
+
+def test_pairs_alternate_which_side_runs_first(tmp_path, monkeypatch):
+    machine = DriftingMachine(monkeypatch, {"2.8.0": 1.0, "2.9.0": 1.0})
+    prober, cands = _prober(tmp_path, processes=4)
+    prober(0)
+    assert machine.ran == ["2.8.0"]
+    prober(1)
+    g, c = "2.8.0", "2.9.0"
+    assert machine.ran[1:] == [g, c, c, g, g, c, c, g]
+    runs = cands[1].runs
+    assert [(r["pair"], r["first"]) for r in runs] == [
+        (1, "good end"), (2, "candidate"), (3, "good end"), (4, "candidate")]
+    # each pair's good-end process is kept beside the good end's runs, and named by its candidate
+    assert runs[1]["good_end"]["dir"] == "work/00-2.8.0/pair-01-2.9.0-2"
+    assert runs[1]["good_end"]["status"] == "pass" and runs[1]["dir"] == "work/01-2.9.0/run-2"
+    prober(1)  # a second probe (the search's confirmation) adds one pair, in the next order
+    assert machine.ran[9:] == [g, c] and runs[-1]["pair"] == 5 and len(cands[1].pairs) == 5
+
+
+def test_a_candidate_whose_check_fails_in_a_pair_is_a_skip(tmp_path, monkeypatch):
+    machine = DriftingMachine(monkeypatch, {"2.8.0": 1.0, "2.9.0": 1.0}, failing={"2.9.0"})
+    prober, cands = _prober(tmp_path)
+    assert prober(0) is V.GOOD and prober(1) is V.SKIP
+    assert machine.ran == ["2.8.0", "2.8.0", "2.9.0"]  # no more pairs after the failed check
+    assert cands[1].runs[-1]["status"] == "fail" and not cands[1].pairs
+
+
+def test_a_paired_bisect_reports_the_boundary_ratio_through_the_good_end(tmp_path, monkeypatch):
+    DriftingMachine(monkeypatch, {"2.8.0": 1.0, "2.9.0": 1.0, "2.10.0": 1.3})
+    prober, cands = _prober(tmp_path, ("2.8.0", "2.9.0", "2.10.0"))
+    found = search.search(3, prober)
+    assert (found.outcome, found.last_good, found.first_bad) == (search.BOUNDARY, 1, 2)
+    good_row = Row("g", {"torch": "2.8.0"})
+    the_plan = plan.Plan("package", "torch", good_row, Row("b", {"torch": "2.10.0"}),
+                         {"torch": "2.8.0"}, {"torch": "2.10.0"})
+    summary = results.summarize(the_plan, prober.target, cands, found)
+    assert summary.ratio["method"] == "paired-through-good-end"
+    assert 1.2 < summary.ratio["ratio"] < 1.4 and summary.ratio["low"] > 1.1
+    assert "the ratio of the two ratios" in summary.failure
+    # against the good end itself the pairs are compared directly
+    direct, method = results.benchmark_estimate(cands[0], cands[2])
+    assert method == "paired" and 1.2 < direct.ratio < 1.4
+
+
+def test_an_unpaired_bisect_still_compares_processes_timed_apart(tmp_path, monkeypatch):
+    _fake_runs(monkeypatch, with_cuda=True)
+    prober, cands = _prober(tmp_path, unpaired=True)
+    assert prober(0) is V.GOOD and prober(1) is V.BAD
+    assert len(cands[0].rounds) == 5 and not cands[1].pairs
+    assert results.benchmark_estimate(cands[0], cands[1])[1] == "unpaired"
+    assert not any("pair" in r for r in cands[1].runs)
+
+
+def test_a_benchmark_bisect_with_fewer_than_two_processes_is_a_usage_error(tmp_path, capsys):
+    assert cli.main(["suites/bench/test_cpu.py::test_x", "--good", "torch=2.3.1", "--bad", "torch=2.4.0",
+                     "--processes", "1", "--reports", str(tmp_path / "reports")]) == 2
+    assert "--processes 1: a benchmark needs at least 2" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
+    assert cli.parser().parse_args(["x", "--good", "a", "--bad", "b", "--unpaired"]).unpaired
 
 
 def test_a_benchmark_record_is_read_like_the_nightly_reads_it(tmp_path):
@@ -316,16 +443,23 @@ def test_a_result_carries_its_schema_version_and_links_read_old_and_current_file
         description="", notes=[], explains={"row": "torch-2.14", "feature": "core.mobile.x"}, good={}, bad={},
         result=summary, candidates=[], probes=[[0, V.GOOD.value]], rows_built=0, started="s",
         finished="f", seconds=0.0, command=[]).to_json()
-    assert data["schema_version"] == results.SCHEMA_VERSION == 1
+    assert data["schema_version"] == results.SCHEMA_VERSION == 2
     assert json.loads(json.dumps(data))["result"]["outcome"] == "boundary"
     assert type(data["result"]["outcome"]) is str
     (tmp_path / "bisect").mkdir()
     (tmp_path / "bisect" / "now.json").write_text(json.dumps(data))
     (tmp_path / "bisect" / "future.json").write_text(json.dumps(
-        {**data, "schema_version": 2, "explains": {"row": "r", "feature": "f"}}))
+        {**data, "schema_version": 3, "explains": {"row": "r", "feature": "f"}}))
     assert list(results.links(tmp_path)) == ["torch-2.14/core.mobile.x"]  # not the newer schema
-    with pytest.raises(ValueError, match="schema_version 2"):
+    with pytest.raises(ValueError, match="schema_version 3"):
         results.read_result(tmp_path / "bisect" / "future.json")
+    # a version-1 benchmark result was timed unpaired: migration says so
+    ratio = {"ratio": 1.3, "low": 1.2, "high": 1.4, "p_value": 0.001, "against": "last good", "clock": "c"}
+    (tmp_path / "old.json").write_text(json.dumps({**data, "schema_version": 1,
+                                                   "result": {**data["result"], "ratio": ratio}}))
+    old = results.read_result(tmp_path / "old.json")
+    assert old["schema_version"] == 2 and old["result"]["ratio"] == {**ratio, "method": "unpaired"}
+    assert results.read_result(tmp_path / "bisect" / "now.json")["result"]["ratio"] is None
 
 
 def test_a_candidate_timed_by_another_clock_is_not_compared(tmp_path, monkeypatch):

@@ -11,7 +11,9 @@ releases the resolver pairs with it; `--train`). Each candidate is resolved and 
 own uv environment like a matrix row, only the tests of the feature (or the one benchmark) run
 there, and a binary search finds the first bad release. A candidate that cannot be resolved or
 installed is skipped (as `git bisect skip`), a release that both passes and fails is reported
-as flaky, and the result goes to `<run>/bisect/<feature>--<row>.json` beside the grid it explains.
+as flaky, a benchmark candidate is timed in interleaved pairs of processes with the good end
+(`--unpaired`: apart from it), and the result goes to `<run>/bisect/<feature>--<row>.json`
+beside the grid it explains.
 
 The modules of harness/bisection: search (pure), plan (ends and candidates), probe (running a
 candidate), result (the stored model), and this command line.
@@ -69,7 +71,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=1800.0, help="bound on one candidate's tests, s")
     p.add_argument("--repeat", type=int, default=1, help="runs of the tests per candidate")
     p.add_argument("--confirm", type=int, default=1, help="extra runs on each side of the boundary")
-    p.add_argument("--processes", type=int, default=5, help="benchmark: processes per candidate")
+    p.add_argument("--processes", type=int, default=5,
+                   help="benchmark: interleaved pairs (with --unpaired: processes) per candidate, at least 2")
+    p.add_argument("--unpaired", action="store_true",
+                   help="benchmark: time the good end once in its own processes and each candidate in its "
+                        "own, minutes apart, instead of in pairs of back-to-back good-end and candidate "
+                        "processes (the machine's drift then enters the comparison; kept for comparison)")
     p.add_argument("--alpha", type=float, default=SlowdownRule.alpha)
     p.add_argument("--min-effect", type=float, default=SlowdownRule.min_effect)
     p.add_argument("--python", default=None, help="Python of the candidates (default: the good row's)")
@@ -123,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         args.ext = external.bisect_target(args.target, args.external, loaded.externals + external.run_externals(
             runs.read_json(result_dir(args) / summ.RUN_META, None)))
         target = Target(args.target, args.target, False, None) if args.ext else target_of(args.target, registry)
+        if target.benchmark and args.processes < 2:
+            raise BisectError(f"--processes {args.processes}: a benchmark needs at least 2 (pairs, or "
+                              "processes with --unpaired) to measure its own noise")
         matrix = {r.name: r for r in loaded.rows}
         good, bad = end_rows(args.good, args.bad, matrix)
         if args.with_:

@@ -200,6 +200,8 @@ class Candidate:
     runs: list[dict] = field(default_factory=list)  # one per run: verdict, status, message, ...
     rounds: list[list[float]] = field(default_factory=list)  # benchmark: one list per process
     clock: str = ""             # benchmark: the clock of the rounds (benchfile's record)
+    # benchmark, interleaved: (good end's rounds, this candidate's rounds) of each complete pair
+    pairs: list[tuple[list[float], list[float]]] = field(default_factory=list)
     bench_verdict: Verdict | None = None
 
     @property

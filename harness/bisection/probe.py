@@ -5,6 +5,7 @@ and answer the search's question from the feature's status or the benchmark's ti
 from __future__ import annotations
 
 import hashlib
+import math
 import shutil
 import time
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from harness import isolate, settings, uv
 from harness import summary as summ
 from harness.benchfile import read_benchmarks
 from harness.bisection.plan import BisectError, Candidate
-from harness.bisection.search import SlowdownRule, Verdict, compare, describe_estimate, verdict_of
+from harness.bisection.search import (SlowdownRule, Verdict, compare, compare_pairs, describe_estimate,
+                                      pair_logs, verdict_of)
 from harness.collect import BENCHMARKS, INSTALL, RESULTS, read_records
 from harness.install import create_venv, install_row
 from harness.status import Status, first_line
@@ -58,11 +60,14 @@ class Prober:
         if cand.skip:
             self.say(cand, Verdict.SKIP, cand.skip)
             return Verdict.SKIP
-        repeats = self.args.repeat if not cand.runs else 1
-        for _ in range(repeats):
-            self.run_once(cand)
-        verdict = self.benchmark_verdict(cand) if self.target.benchmark else cand.verdict()
-        last = cand.runs[-1]
+        if self.target.benchmark and index > 0 and not self.args.unpaired:
+            verdict = self.paired_verdict(cand)
+        else:
+            repeats = self.args.repeat if not cand.runs else 1
+            for _ in range(repeats):
+                self.run_once(cand)
+            verdict = self.benchmark_verdict(cand) if self.target.benchmark else cand.verdict()
+        last = cand.runs[-1] if cand.runs else {}
         self.say(cand, verdict, last.get("message") or last.get("ratio", ""))
         return verdict
 
@@ -130,17 +135,27 @@ class Prober:
         return chosen
 
     def run_once(self, cand: Candidate) -> None:
+        """One more process of the candidate's tests, its record appended to cand.runs (and its
+        rounds to cand.rounds when it passed and was timed)."""
         n = len(cand.runs) + 1
-        run_dir = self.out / cand.label / f"run-{n}"
+        record, timed = self.run_process(cand, self.out / cand.label / f"run-{n}", n)
+        if timed is not None:
+            cand.rounds.append(timed)
+            cand.clock = record["clock"]
+        cand.runs.append(record)
+
+    def run_process(self, cand: Candidate, run_dir: Path, n: int) -> tuple[dict, list[float] | None]:
+        """Run `cand`'s tests once in a fresh process writing to `run_dir` (emptied first): the
+        run record ({run: n, status, message, verdict, dir, seconds, clock}) and, for a benchmark
+        that passed and recorded rounds, those rounds (seconds), else None."""
         if run_dir.exists():
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
         shutil.copy(self.out / cand.label / INSTALL, run_dir / INSTALL)
         tests = self.tests(cand)
         if not tests:
-            cand.runs.append({"run": n, "verdict": "skip", "status": "",
-                              "message": "no test of this target was collected in this release"})
-            return
+            return {"run": n, "verdict": "skip", "status": "",
+                    "message": "no test of this target was collected in this release"}, None
         feature = self.target.feature or next(iter(tests.values()))[0]
         extra = ["--", *self.args.pytest_args] if self.args.pytest_args else []
         _run([self.python(cand), "-m", "harness", "run-suites", "--out", str(run_dir),
@@ -157,36 +172,112 @@ class Prober:
         record = {"run": n, "status": status.value, "message": cell.get("message", ""),
                   "verdict": verdict_of(status).value, "dir": str(run_dir.relative_to(self.out.parent)),
                   "seconds": row["suites"].get("seconds")}
+        rounds = None
         if self.target.benchmark:
             timed = benchmark_record(run_dir / BENCHMARKS, next(iter(tests)))
             if timed and status == Status.PASS:
-                cand.rounds.append(timed["rounds"])
-                cand.clock = record["clock"] = timed["clock"]
+                rounds, record["clock"] = list(timed["rounds"]), timed["clock"]
             elif status == Status.PASS:
                 record.update(verdict="skip", message="no rounds recorded")
-        cand.runs.append(record)
+        return record, rounds
+
+    def check_clock(self, cand: Candidate) -> None:
+        """BisectError when `cand` was timed by another clock than the good end."""
+        good = self.cands[0]
+        if good.rounds and cand.clock and cand.clock != good.clock:
+            raise BisectError(f"{self.target.name}: timed by {cand.clock} at {cand.version} but by "
+                              f"{good.clock} at the good end: the clocks cannot be compared")
 
     def benchmark_verdict(self, cand: Candidate) -> Verdict:
-        """Good end: the baseline. Others: slower than the good end with confidence, or not."""
-        while len(cand.rounds) < self.args.processes and cand.runs[-1]["status"] == "pass" \
-                and cand.runs[-1]["verdict"] != "skip":
+        """Unpaired (`--unpaired`), and the good end in either mode. The good end is the
+        baseline: GOOD once timed (in --processes processes when unpaired, in its --repeat runs
+        when paired: the pairs time it afresh). Another candidate, unpaired: timed in its own
+        --processes processes, BAD when slower than the good end's processes by the rule."""
+        while self.args.unpaired and len(cand.rounds) < self.args.processes \
+                and cand.runs[-1]["status"] == "pass" and cand.runs[-1]["verdict"] != "skip":
             self.run_once(cand)
         if not cand.rounds:
             return Verdict.SKIP  # the check itself did not pass here: nothing to time
         base = self.cands[0].rounds
-        if base and cand.clock != self.cands[0].clock:
-            raise BisectError(f"{self.target.name}: timed by {cand.clock} at {cand.version} but by "
-                              f"{self.cands[0].clock} at the good end: the clocks cannot be compared")
+        self.check_clock(cand)
         if cand.index == 0:
             cand.bench_verdict = Verdict.GOOD
             return Verdict.GOOD
         if not base:
             return Verdict.SKIP
         estimate = compare(base, cand.rounds)
-        verdict = Verdict.BAD if self.rule.slower(estimate) else Verdict.GOOD
         cand.runs[-1]["ratio"] = describe_estimate(estimate)
+        return self.settle(cand, Verdict.BAD if self.rule.slower(estimate) else Verdict.GOOD)
+
+    def settle(self, cand: Candidate, verdict: Verdict) -> Verdict:
+        """The candidate's verdict, FLAKY when an earlier probe of it answered otherwise."""
         previous, cand.bench_verdict = cand.bench_verdict, verdict
         return Verdict.FLAKY if previous not in (None, verdict) else verdict
+
+    def paired_verdict(self, cand: Candidate) -> Verdict:
+        """A candidate other than the good end, timed in interleaved pairs: a fresh good-end
+        process and a candidate process back to back, the good end first in even pairs and the
+        candidate first in odd ones (as harness/calibrate.py interleaves an A/B), so the drift of
+        the machine and an order effect cancel. The first probe runs --processes pairs (or
+        --repeat, if more), a later probe one more; BAD when candidate / good end over all the
+        complete pairs is slower by the rule. A candidate process that does not pass (or records
+        no rounds) ends the pairs: under 2 complete pairs the candidate is a SKIP, as unpaired.
+        Raises BisectError when a process is timed by another clock than the good end."""
+        good = self.cands[0]
+        if not good.rounds:
+            return Verdict.SKIP  # the good end was not timed: nothing to pair with
+        done = sum(1 for r in cand.runs if "pair" in r)
+        more = max(self.args.repeat if not cand.runs else 1, self.args.processes - len(cand.pairs))
+        for k in range(done, done + more):
+            if not self.run_pair(cand, k):
+                break
+        if len(cand.pairs) < 2:
+            if cand.runs and cand.runs[-1]["verdict"] == "good":
+                cand.runs[-1]["message"] = (f"{len(cand.pairs)} complete pair(s) with the good end: "
+                                            "too few to judge")
+            return Verdict.SKIP
+        estimate = compare_pairs(cand.pairs)
+        cand.runs[-1]["ratio"] = f"{describe_estimate(estimate)}, {len(cand.pairs)} interleaved pairs"
+        return self.settle(cand, Verdict.BAD if self.rule.slower(estimate) else Verdict.GOOD)
+
+    def run_pair(self, cand: Candidate, k: int) -> bool:
+        """Pair k of `cand` with the good end (order by k's parity); its record goes to cand.runs
+        (the good end's process in it under `good_end`, its own folder under the good end's),
+        a complete pair to cand.pairs. False when the candidate's process did not pass or time."""
+        good, n = self.cands[0], len(cand.runs) + 1
+        first = "good end" if k % 2 == 0 else "candidate"
+        good_dir = self.out / good.label / f"pair-{cand.label}-{n}"
+        base: tuple[dict, list[float] | None] | None = None
+        if first == "good end":
+            base = self.run_process(good, good_dir, n)
+        record, timed = self.run_process(cand, self.out / cand.label / f"run-{n}", n)
+        record.update(pair=k + 1, first=first)
+        cand.runs.append(record)
+        if timed is None:
+            if base is not None:
+                record["good_end"] = _side(base[0])
+            return False
+        cand.rounds.append(timed)
+        cand.clock = record["clock"]
+        self.check_clock(cand)
+        if base is None:
+            base = self.run_process(good, good_dir, n)
+        record["good_end"] = _side(base[0])
+        if base[1] is None:
+            record["left_out"] = "the good end's process of this pair did not pass or record rounds"
+            return True
+        if base[0]["clock"] != good.clock:
+            raise BisectError(f"{self.target.name}: timed by {base[0]['clock']} at the good end "
+                              f"({good.version}) in pair {k + 1}, by {good.clock} before: the "
+                              "clocks cannot be compared")
+        cand.pairs.append((base[1], timed))
+        record["pair_ratio"] = round(math.exp(pair_logs([(base[1], timed)])[0]), 4)
+        return True
+
+
+def _side(record: dict) -> dict:
+    """The good end's process of a pair as its candidate's run record keeps it."""
+    return {k: record[k] for k in ("status", "message", "dir", "seconds", "clock") if k in record}
 
 
 def matches_benchmark(nodeid: str, name: str) -> bool:

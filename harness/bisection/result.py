@@ -8,15 +8,23 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from harness import fsio
+from harness import fsio, stats
 from harness.bisection.plan import Candidate, Plan, moved
 from harness.bisection.probe import Target
 from harness.bisection.search import (BAD_END_GOOD, BOUNDARY, END_UNTESTABLE, FLAKY, GOOD_END_BAD,
                                       SKIPPED, Outcome, SearchResult, Verdict, compare,
-                                      describe_estimate)
+                                      compare_pairs, compare_through_good_end, describe_estimate)
 from harness.status import first_line
 
-SCHEMA_VERSION = 1  # 0: the files written before the version was recorded (the same fields)
+# 0: the files written before the version was recorded (the same fields as 1).
+# 2: a benchmark's `result.ratio` says its `method` (RATIO_METHODS; before 2 always "unpaired"),
+#    and a paired candidate's runs carry `pair`, `first`, `good_end` and `pair_ratio`.
+SCHEMA_VERSION = 2
+RATIO_METHODS = {
+    "paired": "interleaved pairs of the two, back to back",
+    "paired-through-good-end": "each side in interleaved pairs with the good end; the ratio of the two ratios",
+    "unpaired": "each side's processes timed apart",
+}
 
 
 @dataclass
@@ -30,7 +38,7 @@ class Summary:
     flaky: dict | None = None
     suspects: list[dict | None] = field(default_factory=list)
     failure: str = ""
-    ratio: dict | None = None  # {ratio, low, high, p_value, against, clock}
+    ratio: dict | None = None  # {ratio, low, high, p_value, against, clock, method}
 
     def to_json(self) -> dict:
         return {**asdict(self), "outcome": self.outcome.value}
@@ -71,7 +79,23 @@ def migrate(data: dict) -> dict:
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise ValueError(f"bisect result schema_version {version!r}: this harness reads up to "
                          f"{SCHEMA_VERSION}")
-    return {**data, "schema_version": SCHEMA_VERSION}  # 0 -> 1 added only the version
+    out = {**data, "schema_version": SCHEMA_VERSION}  # 0 -> 1 added only the version
+    result = out.get("result")
+    if version < 2 and isinstance(result, dict) and isinstance(result.get("ratio"), dict):
+        out["result"] = {**result, "ratio": {**result["ratio"], "method": "unpaired"}}
+    return out
+
+
+def benchmark_estimate(base: Candidate, new: Candidate) -> tuple[stats.Estimate, str]:
+    """new / base for two timed candidates, and its method (RATIO_METHODS): from new's pairs
+    when base is the good end they were paired with, from both candidates' pairs with the good
+    end otherwise, from the processes' rounds when unpaired. ValueError when there is nothing
+    to compare."""
+    if new.pairs and base.index == 0:
+        return compare_pairs(new.pairs), "paired"
+    if new.pairs and base.pairs:
+        return compare_through_good_end(base.pairs, new.pairs), "paired-through-good-end"
+    return compare(base.rounds, new.rounds), "unpaired"
 
 
 def read_result(path: Path) -> dict:
@@ -111,19 +135,20 @@ def summarize(plan: Plan, target: Target, cands: list[Candidate], result: Search
         failing = [r for r in bad.runs if r["verdict"] == "bad"]
         out.failure = first_line(failing[0]["message"]) if failing else ""
         if target.benchmark and result.last_good is not None and cands[result.last_good].rounds:
-            e = compare(cands[result.last_good].rounds, bad.rounds)
+            e, method = benchmark_estimate(cands[result.last_good], bad)
             out.ratio = {"ratio": e.ratio, "low": e.low, "high": e.high, "p_value": e.p_value,
-                            "against": "last good", "clock": bad.clock}
-            out.failure = f"{target.name}: {describe_estimate(e)} against the last good release"
+                         "against": "last good", "clock": bad.clock, "method": method}
+            out.failure = (f"{target.name}: {describe_estimate(e)} against the last good release "
+                           f"({RATIO_METHODS[method]})")
     ends = (cands[0], cands[-1])
     if result.outcome == GOOD_END_BAD:
         failing = [r for r in ends[0].runs if r["verdict"] == "bad"]
         out.failure = "the good end: " + (first_line(failing[0]["message"]) if failing else "?")
     elif result.outcome == BAD_END_GOOD and target.benchmark and ends[0].rounds and ends[1].rounds:
-        e = compare(ends[0].rounds, ends[1].rounds)
+        e, method = benchmark_estimate(ends[0], ends[1])
         out.ratio = {"ratio": e.ratio, "low": e.low, "high": e.high, "p_value": e.p_value,
-                        "against": "good end", "clock": ends[1].clock}
-        out.failure = f"the bad end against the good end: {describe_estimate(e)}"
+                     "against": "good end", "clock": ends[1].clock, "method": method}
+        out.failure = f"the bad end against the good end: {describe_estimate(e)} ({RATIO_METHODS[method]})"
     elif result.outcome == END_UNTESTABLE:
         out.failure = "; ".join(f"{c.version}: {c.skip or (c.runs[-1]['message'] if c.runs else '')}"
                                    for c in ends if c.verdict() is Verdict.SKIP)

@@ -135,8 +135,31 @@ class SlowdownRule:
 
 
 def compare(base: list[list[float]], new: list[list[float]]) -> stats.Estimate:
-    """new / base with a 95 % interval; each element is the rounds of one process."""
+    """new / base with a 95 % interval; each element is the rounds of one process (unpaired:
+    the two sides' processes timed apart, `--unpaired`)."""
     return stats.compare_processes(base, new)
+
+
+Pair = tuple[list[float], list[float]]  # (rounds of the good end's process, of the candidate's)
+
+
+def compare_pairs(pairs: list[Pair]) -> stats.Estimate:
+    """candidate / good end from interleaved pairs of back-to-back processes, with a 95 %
+    interval and p-value from the SD of the pairs' log ratios (stats.compare_paired): the drift
+    of the machine, shared by the two processes of a pair, cancels. ValueError under 2 pairs."""
+    return stats.compare_paired(pairs)
+
+
+def pair_logs(pairs: list[Pair]) -> list[float]:
+    """Each pair's log ratio, log(candidate statistic) - log(good end statistic)."""
+    return [stats.log_stat(new) - stats.log_stat(base) for base, new in pairs]
+
+
+def compare_through_good_end(base: list[Pair], new: list[Pair]) -> stats.Estimate:
+    """new / base for two candidates each timed in pairs with the good end: the ratio of their
+    paired ratios to the good end, a two-sample t on the pairs' log ratios (stats.compare_logs),
+    so neither side carries the drift between the two probes. ValueError with a side empty."""
+    return stats.compare_logs(pair_logs(base), pair_logs(new))
 
 
 def describe_estimate(e: stats.Estimate) -> str:

@@ -295,13 +295,23 @@ def case_record(case: Case, result: Result, summary: dict | None, seconds: float
     }
 
 
-def corpus_score(reports: Path) -> dict | None:
-    """The corpus's score for the report (from the newest `nox -s cases`), or None without one."""
+def read_result(reports: Path | str) -> dict | None:
+    """The newest `nox -s cases` result, <reports>/cases.json (the one reader of that file), or None
+    when it is absent, unreadable or not a JSON object."""
     try:
         data = fsio.read_json(Path(reports) / RESULT_FILE)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def corpus_score(reports: Path) -> dict | None:
+    """The corpus's score for the report (from the newest `nox -s cases`), or None without one."""
+    data = read_result(reports)
+    try:
         return {"caught": int(data["score"]["caught"]), "total": int(data["score"]["total"]),
                 "started": str(data.get("started", "")), "selected": list(data.get("selected") or [])}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 

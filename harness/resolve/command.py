@@ -29,7 +29,8 @@ from pathlib import Path
 from harness import fsio, settings
 from harness.resolve.client import INDEX_TTL_HOURS, PLATFORM, PYTHON, Cache, ResolveError, Target
 from harness.resolve.pairs import LIBRARIES, TORCH_FROM, Options, build_map
-from harness.resolve.view import MAP_FILE, MAP_PAGE, load_cases, render_page, view
+from harness.cases import read_result
+from harness.resolve.view import MAP_FILE, MAP_PAGE, render_page, view
 
 
 def _library(text: str) -> tuple[str, str]:
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = fsio.read_json(args.reports / "summary.json")
     except (OSError, json.JSONDecodeError):
         pass
-    drawn = view(data, summary, load_cases(args.reports))
+    drawn = view(data, summary, read_result(args.reports))
     fsio.write_text(args.reports / MAP_PAGE, render_page(drawn))
     c = drawn["counts"]
     print(f"resolve: {c['ok']} pairs resolve, {c['conflict']} do not, {c['error']} could not be asked; "

@@ -1,6 +1,6 @@
 """Reading the map beside the rows: what the report draws (`view`, compact: it rides along in
 summary.json), the outcome of the pairs the matrix and the corpus of real breakages tested, and
-the standalone page. Pure but for `load_map`/`load_cases`, which read files.
+the standalone page. Pure but for `load_map`, which reads the map and the corpus (harness.cases.read_result).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from harness import fsio
+from harness.cases import read_result
 from harness.resolve.client import BECAUSE
 from harness.resolve.model import AnswerStatus, Outcome, migrate
 from harness.resolve.pairs import minor_of
@@ -77,9 +78,6 @@ def tested_pairs(summary: dict) -> dict[tuple[str, str, str], list[dict]]:
     return out
 
 
-CASES_FILE = "cases.json"  # written by `nox -s cases` (harness/cases.py) beside the map
-
-
 def case_pairs(corpus: dict | None) -> dict[tuple[str, str, str], list[dict]]:
     """Pairs the corpus of real breakages shows broken: (library, version, torch minor) -> entries
     linked to the upstream report. Only rows that pin torch and domain libraries alone count (a
@@ -93,14 +91,6 @@ def case_pairs(corpus: dict | None) -> dict[tuple[str, str, str], list[dict]]:
             if broken:
                 out.setdefault(key, []).extend(broken)
     return out
-
-
-def load_cases(reports_dir: Path | str) -> dict | None:
-    """The corpus `nox -s cases` wrote beside the map, or None."""
-    try:
-        return fsio.read_json(Path(reports_dir) / CASES_FILE)
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 def view(data: dict, summary: dict | None = None, corpus: dict | None = None) -> dict:
@@ -161,7 +151,7 @@ def load_map(reports_dir: Path | str, summary: dict | None = None) -> dict | Non
         print(f"warning: {path} is unreadable ({exc}); the report leaves the map out", file=sys.stderr)
         return None
     try:
-        return view(data, summary, load_cases(reports_dir))
+        return view(data, summary, read_result(reports_dir))
     except (ValueError, KeyError, TypeError) as exc:
         print(f"warning: {path} is not a map this harness reads ({exc}); the report leaves it out",
               file=sys.stderr)

@@ -308,6 +308,8 @@ def read_result(reports: Path | str) -> dict | None:
 def corpus_score(reports: Path) -> dict | None:
     """The corpus's score for the report (from the newest `nox -s cases`), or None without one."""
     data = read_result(reports)
+    if data is None:
+        return None
     try:
         return {"caught": int(data["score"]["caught"]), "total": int(data["score"]["total"]),
                 "started": str(data.get("started", "")), "selected": list(data.get("selected") or [])}

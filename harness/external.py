@@ -28,10 +28,11 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from harness import fsio, isolate
+from harness.artefacts import InstallRecord, InstallStatus, TestResult
 from harness.collect import RESULTS, read_records
 from harness.matrix import CONTROL_OR_SPACE, MatrixError
 from harness.registry import Feature
-from harness.status import first_line
+from harness.status import Status, first_line
 
 KEYS = {"path", "install", "name"}
 NO_SUITES = "none"                      # `--suites none`: only the external suites run
@@ -247,11 +248,10 @@ def collected_features(run_dir: Path) -> dict[str, Feature]:
     return found
 
 
-def fallback_records(ext: External, status: str, message: str) -> list[dict]:
+def fallback_records(ext: External, status: Status, message: str) -> list[TestResult]:
     """One record per module when the project never reported (not installed, pytest could not start,
     the row's bound spent): each of its features gets `status` with `message`."""
-    return [{"test": module, "features": [module_feature(ext.name, module)], "status": status,
-             "message": message, "detail": "", "duration": 0.0, "properties": [], "time": time.time()}
+    return [TestResult(module, [module_feature(ext.name, module)], status, message, time=time.time())
             for module in (ext.select or discover_modules(ext.path))]
 
 
@@ -292,7 +292,8 @@ def constraints(freeze: list[str]) -> str:
 
 def install(ext: External, python: str, out: Path, freeze: list[str]) -> str:
     """Install the project into `python`'s environment, held to the row (`freeze`). Returns "" on success,
-    else the installer's reason; writes install.json {status, message, seconds, args}."""
+    else the installer's reason; writes install.json (artefacts.InstallRecord, `requirements`: what
+    was installed)."""
     from harness.install import uv_binary
 
     started = time.monotonic()
@@ -308,14 +309,15 @@ def install(ext: External, python: str, out: Path, freeze: list[str]) -> str:
                 message = "install failed: " + (" ".join(lines[-20:]) or f"uv exited {done.returncode}")
         except (isolate.CheckTimeout, isolate.CheckCrashed) as exc:
             message = f"install failed: {first_line(str(exc))}"
-    fsio.write_json(out / INSTALL, {"status": "install-failed" if message else "ok", "message": message,
-                                    "seconds": round(time.monotonic() - started, 1), "args": list(ext.install)})
+    fsio.write_json(out / INSTALL, InstallRecord(InstallStatus.FAILED if message else InstallStatus.OK, message,
+                                                 round(time.monotonic() - started, 1),
+                                                 requirements=list(ext.install)).to_json())
     return message
 
 
-def append_records(path: Path, items: list[dict]) -> None:
+def append_records(path: Path, items: list[TestResult]) -> None:
     with path.open("a", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r) + "\n" for r in items)
+        fh.writelines(json.dumps(r.to_json()) + "\n" for r in items)
 
 
 def phase_name(ext: External) -> str:
@@ -356,11 +358,11 @@ def run_phases(run, deadline: float, start_phase) -> list[dict]:
         out.mkdir(parents=True)
         if time.monotonic() > deadline or any(i["timed_out"] for i in infos):
             append_records(out / RESULTS, fallback_records(
-                ext, "timeout", f"the row's bound of {run.timeout:g} s was spent before {ext.name} ran"))
+                ext, Status.TIMEOUT, f"the row's bound of {run.timeout:g} s was spent before {ext.name} ran"))
             continue
         problem = install(ext, sys.executable, out, freeze)
         if problem:
-            append_records(out / RESULTS, fallback_records(ext, "install-failed", problem))
+            append_records(out / RESULTS, fallback_records(ext, Status.INSTALL_FAILED, problem))
             continue
         command = pytest_command(ext, sys.executable, out, mode=run.mode, depth=run.depth, workers=run.workers)
         info = start_phase(phase_name(ext), command, ext.path)
@@ -368,7 +370,7 @@ def run_phases(run, deadline: float, start_phase) -> list[dict]:
         if not info["timed_out"] and info["returncode"] >= 0 and not read_records(out / RESULTS):
             reason = _log_reason(run.out / "pytest.log", phase_name(ext))
             append_records(out / RESULTS, fallback_records(
-                ext, "error", f"pytest exited with status {info['returncode']} before running "
+                ext, Status.ERROR, f"pytest exited with status {info['returncode']} before running "
                               f"{ext.name}'s tests: {reason}"))
     return infos
 

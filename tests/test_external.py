@@ -269,6 +269,14 @@ def test_a_project_that_cannot_be_installed_is_install_failed_for_its_modules_on
     assert "no_such_backend" in cells["ext.team.a"]["message"]
     constraints = (row / "external" / "team" / "constraints.txt").read_text().splitlines()
     assert "pytest==" + __import__("pytest").__version__ in constraints  # held to the row's own versions
+    # The project's install.json and its fallback results are the artefacts' models, versioned like the row's.
+    from harness.artefacts import InstallRecord, InstallStatus, TestResult, record_from_json
+
+    folder = row / "external" / "team"
+    installed = InstallRecord.from_json(json.loads((folder / "install.json").read_text()))
+    assert installed.status is InstallStatus.FAILED and installed.requirements == ["-e", str(team)]
+    records = [record_from_json(json.loads(line)) for line in (folder / "results.jsonl").read_text().splitlines()]
+    assert all(isinstance(r, TestResult) and r.status == "install-failed" for r in records) and len(records) == 2
 
 
 def test_expectations_apply_to_external_features(tmp_path):

@@ -120,6 +120,13 @@ def cmd_here(args) -> int:
 
     from harness.runner import environment
 
+    from harness import external
+
+    try:  # --external PATH: a bad one stops before anything is written, as in `nox -s matrix`
+        externals = external.chosen(tuple(args.external), (), tuple(args.suites))
+    except external.ExternalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE_ERROR
     env = environment()
     torch = env["installed"].get("torch", "none")
     cuda = "cpu"
@@ -135,14 +142,16 @@ def cmd_here(args) -> int:
     run_dir = summ.runs_dir(reports) / run_id
     row_dir = run_dir / "rows" / name
     summ.start_run(run_dir, {"run_id": run_id, "started": summ.now(), "matrix": f"here ({platform.node()})",
-                             "depth": args.depth, "mode": "here", "rows": [name]})
+                             "depth": args.depth, "mode": "here", "rows": [name],
+                             "externals": [e.to_json() for e in externals]})
     from harness import fsio
     from harness.artefacts import InstallRecord, InstallStatus
 
     fsio.write_json(row_dir / "install.json", InstallRecord(InstallStatus.OK, "current environment").to_json())
     if cmd_run_suites(argparse.Namespace(out=row_dir, depth=args.depth, mode="here", timeout=args.timeout,
                                          suites=args.suites, pytest_args=args.pytest_args,
-                                         workers=args.workers)) == USAGE_ERROR:
+                                         workers=args.workers,
+                                         external=[json.dumps(e.to_json()) for e in externals])) == USAGE_ERROR:
         return USAGE_ERROR
     return cmd_report(argparse.Namespace(reports=reports, run=run_id, merge=[],
                                          expectations=args.expectations))
@@ -186,6 +195,8 @@ def parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("here", help="check the current Python environment as one row")
     h.add_argument("--name", default=None)
+    h.add_argument("--external", action="append", default=[], metavar="PATH",
+                   help="a project's pytest folder to run here as ext.<name>.<module> features (repeatable)")
     suite_options(h)
     report_options(h)
     h.set_defaults(func=cmd_here)

@@ -64,3 +64,28 @@ def test_here_writes_one_row_with_na_cuda_and_counted_skips(tmp_path):
     assert lines and {line["schema_version"] for line in lines} == {2}
     for name in ("install.json", "env.json", "pytest.json"):
         assert json.loads((row / name).read_text())["schema_version"] == 2, name
+
+
+def test_here_runs_an_external_project_beside_the_suites_and_refuses_a_bad_path(tmp_path):
+    """`harness here --external PATH`: the project's modules are ext.<name>.<module> features of the one
+    row, as in `nox -s matrix -- --external PATH`; a path that is not a folder is one line, exit 2, no run."""
+    reports = tmp_path / "reports"
+    env = dict(demo_suite(tmp_path, FEATURES, SUITE, {}), HARNESS_REPORTS=str(reports))
+    team = tmp_path / "team" / "tests"
+    team.mkdir(parents=True)
+    (team / "test_io.py").write_text("def test_reads():\n    assert 1 + 1 == 2\n")
+    (team / "test_math.py").write_text("def test_adds():\n    assert 1 + 1 == 3\n")
+    proc = subprocess.run([sys.executable, "-m", "harness", "here", "--name", "prod-image",
+                           "--external", str(tmp_path / "team")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    summary = json.loads((reports / "summary.json").read_text())
+    features = summary["rows"][0]["features"]
+    assert features["ext.team.io"]["status"] == "pass", proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert features["ext.team.math"]["status"] == "fail" and proc.returncode == 1
+    assert features["demo.cpu"]["status"] == "pass"
+
+    missing = subprocess.run([sys.executable, "-m", "harness", "here", "--external", str(tmp_path / "nowhere")],
+                             cwd=tmp_path, env=dict(env, HARNESS_REPORTS=str(tmp_path / "other")),
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and not (tmp_path / "other").exists()
+    assert missing.stderr.count("\n") == 1 and "external" in missing.stderr and "nowhere" in missing.stderr

@@ -211,8 +211,15 @@ def write_bundle(run_dir: Path, target: Target, summary: dict, history: list[dic
     if target.test:
         header = f"{target.feature} {target.status}s on row {target.row} (run {summary.get('run_id')}):\n" \
                  f"    {first_line(target.message)}"
+        test_id, root = target.test, suites
+        project = _external_project(run_dir, target.feature)
+        if project is not None:  # a team's module: inlined from its own project, as pytest ran it there
+            test_id, root = target.test.removeprefix(f"ext/{project.name}/"), project.path
+            notes += (f"the check is {project.name}'s own test, inlined from its folder {project.path.name}/; it imports "
+                      f"what the project's tests import, so run it with the project installed in the venv (as the row "
+                      f"did) or from the project's folder",)
         try:
-            script = standalone_script(target.test, suites, summary.get("depth", "quick"), header)
+            script = standalone_script(test_id, root, summary.get("depth", "quick"), header)
             fsio.write_text(folder / "repro.py", script.text)
             notes += script.notes
         except (ReproError, SyntaxError, OSError, ValueError) as exc:
@@ -226,6 +233,18 @@ def write_bundle(run_dir: Path, target: Target, summary: dict, history: list[dic
     fsio.write_json(folder / "bundle.json", bundle)
     fsio.write_text(folder / "README.md", readme(bundle, read_verification(folder, target)))
     return folder
+
+
+def _external_project(run_dir: Path, feature: str):
+    """The team project (harness.external.External) an `ext.<name>.<module>` feature of this run came from,
+    as the run's run.json recorded it; None for the harness's own features or a project the run did not name."""
+    from harness import external, runs
+
+    if not external.is_external(feature):
+        return None
+    name = feature.split(".")[1]
+    projects = external.run_externals(runs.read_json(run_dir / runs.RUN_META, None))
+    return next((p for p in projects if p.name == name), None)
 
 
 def readme(bundle: dict, verification: Verification | None = None) -> str:

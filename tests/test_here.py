@@ -83,6 +83,11 @@ def test_here_runs_an_external_project_beside_the_suites_and_refuses_a_bad_path(
     assert features["ext.team.io"]["status"] == "pass", proc.stdout[-2000:] + proc.stderr[-2000:]
     assert features["ext.team.math"]["status"] == "fail" and proc.returncode == 1
     assert features["demo.cpu"]["status"] == "pass"
+    # The failure's bundle carries the team's own test as a standalone script, inlined from its project.
+    bundle = next((reports / "runs").glob("*")) / features["ext.team.math"]["repro"]
+    script = subprocess.run([sys.executable, "repro.py"], cwd=bundle, capture_output=True, text=True, timeout=120)
+    assert script.returncode == 1 and "AssertionError" in script.stdout + script.stderr, script.stdout + script.stderr
+    assert "team's own test" in (bundle / "README.md").read_text()
 
     missing = subprocess.run([sys.executable, "-m", "harness", "here", "--external", str(tmp_path / "nowhere")],
                              cwd=tmp_path, env=dict(env, HARNESS_REPORTS=str(tmp_path / "other")),

@@ -144,9 +144,9 @@ def readme_text(target: Target, description: str, docstring: str, env: dict, run
     parts += ["", "## What happened", "", f"Status `{target.status}`:", "", "```", target.message.strip() or line,
               "```"]
     if timing:
-        parts += ["", f"The benchmark's figure (CPU time, seconds): {timing['value_s']:.6g} against "
-                      f"{timing['base_value_s']:.6g} for {timing['base']}, {timing['ratio']:.2f}x, confirmed on two "
-                      f"runs in a row. `repro.py` prints the median and minimum of its rounds; timings depend on the "
+        parts += ["", f"The benchmark's figure (CPU time, seconds): {timing['value_s']:.6g} in this run against "
+                      f"{timing['base_value_s']:.6g} before it; {timing['ratio']:.2f}x for {timing['base']}, "
+                      f"confirmed across the night's series. `repro.py` prints the median and minimum of its rounds; timings depend on the "
                       f"machine, so compare them with the same script in the reference environment."]
     parts += ["", "## Versions", "", "| | |", "| --- | --- |", f"| Python | {python} |",
               f"| platform | {env.get('platform', '?')} |"]

@@ -52,6 +52,8 @@ def sustained(records: list[dict], cuts: list[int], prior: stats.Noise, size_of,
     ends = set()
     for k in RECENT:
         end = len(logs) - k
+        if end < 0:
+            continue  # fewer runs than k: this k has no baseline
         seen = [c for c in cuts if c > end - 3]
         if seen:  # the change-point search found this level: its runs are the recent ones
             end = max(seen)
@@ -87,7 +89,7 @@ def sustained(records: list[dict], cuts: list[int], prior: stats.Noise, size_of,
 
 def confirm(pending, expectations, size_of, history_window: int, level: float) -> None:
     """Confirmed regressions, controlled across the whole night: each series' sustained-shift
-    p-value (_sustained) enters one Benjamini-Hochberg family at NIGHT_FDR with every other
+    p-value (sustained) enters one Benjamini-Hochberg family at NIGHT_FDR with every other
     series of the night; a discovery whose k runs together are slower by more than their size
     threshold, and whose run tonight is still above the baseline, is a confirmed regression
     (its comparison then shows the k runs together)."""

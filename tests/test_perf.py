@@ -351,13 +351,23 @@ def test_one_slow_night_then_a_normal_one_is_not_confirmed():
 
 
 def test_two_bursts_in_four_nights_confirm_nothing():
-    """Two of the last four runs 20 % slow, the other two normal: in the t test the bursts are
-    outliers of their side, in the rank test they are two high ranks; neither is a slowdown."""
+    """Two of the last four runs 20 % slow (one of them tonight), two normal: the median of four does
+    not tell bursts from a slowdown, the rank test does (two high ranks are no shift)."""
     past = history(20, {"r": 0.050})
-    for day, level in ((23, 0.060), (24, 0.050), (25, 0.060)):
+    for day, level in ((23, 0.050), (24, 0.060), (25, 0.050)):
         past.append(summary(f"202611{day}T000000Z", {"r": level}, seed=day))
-    report = perf.analyse(summary("20261126T000000Z", {"r": 0.050}, seed=26), past, [],
+    report = perf.analyse(summary("20261126T000000Z", {"r": 0.060}, seed=26), past, [],
                           calibration=PRIOR)
+    assert report.history[0].verdict == "regression"  # tonight alone is suspected ...
+    assert report.regressions == [] and not report.history[0].confirmed  # ... and nothing confirms it
+
+
+@pytest.mark.parametrize("earlier", [3, 5, 6, 7])
+def test_a_burst_tonight_on_a_short_history_confirms_nothing(earlier):
+    """Fewer runs than the longest window: that window is not tried (no baseline), so tonight's burst
+    cannot pose as eight runs together."""
+    past = history(earlier, {"r": 0.050})
+    report = perf.analyse(summary("20261126T000000Z", {"r": 0.059}, seed=26), past, [], calibration=PRIOR)
     assert report.regressions == [] and not report.history[0].confirmed
 
 

@@ -146,7 +146,8 @@ def readme_text(target: Target, description: str, docstring: str, env: dict, run
     if timing:
         parts += ["", f"The benchmark's figure (CPU time, seconds): {timing['value_s']:.6g} in this run against "
                       f"{timing['base_value_s']:.6g} before it; {timing['ratio']:.2f}x for {timing['base']}, "
-                      f"confirmed across the night's series. `repro.py` prints the median and minimum of its rounds; timings depend on the "
+                      f"confirmed across the night's series. `repro.py` prints the median and minimum of its "
+                      f"rounds; timings depend on the "
                       f"machine, so compare them with the same script in the reference environment."]
     parts += ["", "## Versions", "", "| | |", "| --- | --- |", f"| Python | {python} |",
               f"| platform | {env.get('platform', '?')} |"]
@@ -215,9 +216,9 @@ def write_bundle(run_dir: Path, target: Target, summary: dict, history: list[dic
         project = _external_project(run_dir, target.feature)
         if project is not None:  # a team's module: inlined from its own project, as pytest ran it there
             test_id, root = target.test.removeprefix(f"ext/{project.name}/"), project.path
-            notes += (f"the check is {project.name}'s own test, inlined from its folder {project.path.name}/; it imports "
-                      f"what the project's tests import, so run it with the project installed in the venv (as the row "
-                      f"did) or from the project's folder",)
+            notes += (f"the check is {project.name}'s own test, inlined from its folder {project.path.name}/; it "
+                      f"imports what the project's tests import, so run it with the project installed in the venv "
+                      f"(as the row did) or from the project's folder",)
         try:
             script = standalone_script(test_id, root, summary.get("depth", "quick"), header)
             fsio.write_text(folder / "repro.py", script.text)

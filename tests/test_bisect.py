@@ -294,6 +294,19 @@ def test_a_candidate_whose_check_fails_in_a_pair_is_a_skip(tmp_path, monkeypatch
     assert cands[1].runs[-1]["status"] == "fail" and not cands[1].pairs
 
 
+def test_a_good_end_failing_its_check_in_a_pair_is_said_with_the_verdict(tmp_path, monkeypatch):
+    """The good end passed its own run, then fails in the pairs: too few pairs, and the candidate's
+    message names the good end's failure (its check is flaky here), instead of a bare skip."""
+    machine = DriftingMachine(monkeypatch, {"2.8.0": 1.0, "2.9.0": 1.0})
+    prober, cands = _prober(tmp_path)
+    assert prober(0) is V.GOOD
+    machine.failing = {"2.8.0"}
+    assert prober(1) is V.SKIP and not cands[1].pairs
+    message = cands[1].runs[-1]["message"]
+    assert message.startswith("0 complete pair(s) with the good end: too few to judge")
+    assert "the good end failed in 5 of its pair processes" in message and "AssertionError: broken" in message
+
+
 def test_a_paired_bisect_reports_the_boundary_ratio_through_the_good_end(tmp_path, monkeypatch):
     DriftingMachine(monkeypatch, {"2.8.0": 1.0, "2.9.0": 1.0, "2.10.0": 1.3})
     prober, cands = _prober(tmp_path, ("2.8.0", "2.9.0", "2.10.0"))

@@ -231,13 +231,17 @@ class Prober:
         for k in range(done, done + more):
             if not self.run_pair(cand, k):
                 break
+        # The good end failing its own check in a pair is news: said with the verdict, never hidden.
+        failed = [r["left_out"] for r in cand.runs if "left_out" in r]
+        flaky = (f"; the good end failed in {len(failed)} of its pair processes, its check is flaky here "
+                 f"({failed[-1]})") if failed else ""
         if len(cand.pairs) < 2:
             if cand.runs and cand.runs[-1]["verdict"] == "good":
                 cand.runs[-1]["message"] = (f"{len(cand.pairs)} complete pair(s) with the good end: "
-                                            "too few to judge")
+                                            f"too few to judge{flaky}")
             return Verdict.SKIP
         estimate = compare_pairs(cand.pairs)
-        cand.runs[-1]["ratio"] = f"{describe_estimate(estimate)}, {len(cand.pairs)} interleaved pairs"
+        cand.runs[-1]["ratio"] = f"{describe_estimate(estimate)}, {len(cand.pairs)} interleaved pairs{flaky}"
         return self.settle(cand, Verdict.BAD if self.rule.slower(estimate) else Verdict.GOOD)
 
     def run_pair(self, cand: Candidate, k: int) -> bool:
@@ -264,7 +268,8 @@ class Prober:
             base = self.run_process(good, good_dir, n)
         record["good_end"] = _side(base[0])
         if base[1] is None:
-            record["left_out"] = "the good end's process of this pair did not pass or record rounds"
+            record["left_out"] = (f"pair {k + 1}: {base[0]['status'] or 'no test'}: "
+                                  f"{first_line(base[0]['message']) or 'no rounds recorded'}")
             return True
         if base[0]["clock"] != good.clock:
             raise BisectError(f"{self.target.name}: timed by {base[0]['clock']} at the good end "

@@ -327,21 +327,6 @@ def _best_split(xs: Sequence[float], min_size: int) -> tuple[int, float]:
     return best_k, best_t
 
 
-def ranks(xs: Sequence[float]) -> list[float]:
-    """The ranks of xs, 1 to n, ties given their average rank (scipy.stats.rankdata "average")."""
-    order = sorted(range(len(xs)), key=xs.__getitem__)
-    out = [0.0] * len(xs)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
-            j += 1
-        for pos in order[i:j + 1]:
-            out[pos] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return out
-
-
 def split_p_value(xs: Sequence[float], min_size: int = MIN_LEVEL) -> tuple[int, float]:
     """(k, p) of a segment's best split into xs[:k] and xs[k:]: the split with the largest
     two-sample t of the values' ranks (each side at least `min_size` values), so a burst of
@@ -353,10 +338,11 @@ def split_p_value(xs: Sequence[float], min_size: int = MIN_LEVEL) -> tuple[int, 
     it (a permutation test of 999 shuffles cannot go below 0.001; a t approximation on ranks
     was too liberal under 30 runs). (-1, 1.0) when the segment is too short to split.
     Upstream: Pettitt (1979), the rank change-point test, here with an exact tail."""
-    k, _ = _best_split(ranks(xs), min_size)
+    from scipy.stats import mannwhitneyu, rankdata
+
+    k, _ = _best_split([float(r) for r in rankdata(xs)], min_size)
     if k < 0:
         return -1, 1.0
-    from scipy.stats import mannwhitneyu
     p = float(mannwhitneyu(list(xs[k:]), list(xs[:k]), alternative="two-sided", method="exact").pvalue)
     return k, min(1.0, (len(xs) - 2 * min_size + 1) * p)
 

@@ -226,14 +226,6 @@ def test_a_burst_weighs_like_any_high_value_in_the_change_point_search():
     assert shift.index == 20 and shift.ratio == pytest.approx(math.exp(0.05), abs=0.015)
 
 
-def test_ranks_are_scipys_average_ranks():
-    from scipy.stats import rankdata
-    rng = random.Random(13)
-    for _ in range(50):
-        xs = [rng.choice([1.0, 2.0, 3.0, rng.random()]) for _ in range(rng.randint(1, 25))]
-        assert stats.ranks(xs) == list(rankdata(xs))
-
-
 def test_the_night_level_is_where_benjamini_hochberg_stops():
     rng = random.Random(14)
     for _ in range(200):

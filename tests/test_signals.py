@@ -48,14 +48,21 @@ def start_matrix(tmp_path, token: str, *args: str, **env) -> subprocess.Popen:
     environ = dict(os.environ, HARNESS_MATRIX=str(matrix), HARNESS_REPORTS=str(tmp_path / "reports"),
                    HARNESS_RUN_ID="signals", HARNESS_SIGNAL_TEST_TOKEN=token, **env)
     log = open(tmp_path / "nox.log", "w")  # noqa: SIM115 - a file, not a pipe nobody drains
-    return subprocess.Popen([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir",
-                             str(tmp_path / ".nox"), "-s", "matrix", "--",
-                             *args], cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    nox = subprocess.Popen([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir",
+                            str(tmp_path / ".nox"), "-s", "matrix", "--",
+                            *args], cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
+                           text=True, start_new_session=True)
+    LOGS[nox.pid] = Path(log.name)
+    return nox
+
+
+LOGS: dict[int, Path] = {}  # nox's pid -> its log (Popen.stdout is None when it writes to a file)
 
 
 def log_of(nox: subprocess.Popen) -> str:
-    return Path(nox.stdout.name).read_text()[-3000:] if nox.stdout else ""
+    """The end of nox's output."""
+    path = LOGS.get(nox.pid)
+    return path.read_text(errors="replace")[-3000:] if path and path.exists() else ""
 
 
 def wait_for(token: str, nox: subprocess.Popen, predicate, what: str) -> dict[int, str]:
@@ -74,7 +81,9 @@ def assert_nothing_survives(token: str, nox: subprocess.Popen, within: float = 1
     try:
         nox.wait(timeout=within)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"nox did not stop:\n{log_of(nox)}")
+        alive = "\n".join(f"  {pid}: {cmd[:200]}" for pid, cmd in processes_with(token).items())
+        os.killpg(nox.pid, signal.SIGKILL)  # a failed test leaves nothing running either
+        pytest.fail(f"nox did not stop; alive:\n{alive}\nits log:\n{log_of(nox)}")
     deadline = time.monotonic() + 15  # SIGKILLed processes vanish from /proc once reaped
     while processes_with(token) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -41,6 +41,15 @@ def processes_with(token: str) -> dict[int, str]:
     return found
 
 
+def _as_a_terminal_job() -> None:
+    """preexec_fn: Ctrl-C and Ctrl-\\ do what they do to a terminal's job, whatever this test inherited: a
+    shell without job control starts background commands with SIGINT and SIGQUIT ignored, and a thread may
+    have them blocked; both survive exec, and nox would then never see the Ctrl-C this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGQUIT})
+
+
 def start_matrix(tmp_path, token: str, *args: str, **env) -> subprocess.Popen:
     """`nox -s matrix` as a terminal starts it: the leader of its own process group."""
     matrix = tmp_path / "matrix.toml"
@@ -51,7 +60,7 @@ def start_matrix(tmp_path, token: str, *args: str, **env) -> subprocess.Popen:
     nox = subprocess.Popen([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir",
                             str(tmp_path / ".nox"), "-s", "matrix", "--",
                             *args], cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
-                           text=True, start_new_session=True)
+                           text=True, start_new_session=True, preexec_fn=_as_a_terminal_job)
     LOGS[nox.pid] = Path(log.name)
     return nox
 
@@ -77,13 +86,17 @@ def wait_for(token: str, nox: subprocess.Popen, predicate, what: str) -> dict[in
     pytest.fail(f"never saw {what}")
 
 
-def assert_nothing_survives(token: str, nox: subprocess.Popen, within: float = 120) -> None:
+def assert_nothing_survives(token: str, nox: subprocess.Popen, within: float = 120, *, interrupted=False) -> None:
+    """nox exits within `within` seconds (with 130, nox's answer to Ctrl-C, when `interrupted`) and no
+    process of the run is left."""
     try:
         nox.wait(timeout=within)
     except subprocess.TimeoutExpired:
         alive = "\n".join(f"  {pid}: {cmd[:200]}" for pid, cmd in processes_with(token).items())
         os.killpg(nox.pid, signal.SIGKILL)  # a failed test leaves nothing running either
         pytest.fail(f"nox did not stop; alive:\n{alive}\nits log:\n{log_of(nox)}")
+    if interrupted:  # the Ctrl-C stopped it, not the row ending on its own
+        assert nox.returncode == 130, log_of(nox)
     deadline = time.monotonic() + 15  # SIGKILLed processes vanish from /proc once reaped
     while processes_with(token) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -112,7 +125,7 @@ def test_interrupting_nox_during_an_rpc_check_leaves_no_process(tmp_path, how):
         os.killpg(nox.pid, signal.SIGINT)  # what a terminal sends to its foreground job
     else:
         nox.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
-    assert_nothing_survives(token, nox)
+    assert_nothing_survives(token, nox, interrupted=how == "ctrl-c")
 
 
 @pytest.mark.slow
@@ -125,7 +138,7 @@ def test_interrupting_nox_during_the_java_check_leaves_no_process(tmp_path, how)
         os.killpg(nox.pid, signal.SIGINT)
     else:
         nox.send_signal(signal.SIGTERM)
-    assert_nothing_survives(token, nox)
+    assert_nothing_survives(token, nox, interrupted=how == "ctrl-c")
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """The nightly rule over a synthetic year of the whole matrix: false alarms and detection.
 
-    python benchmarks/rule_year.py [--noise-nights 60] [--window 5] [--json OUT]
+    python benchmarks/rule_year.py [--noise-nights 60] [--window 10] [--json OUT]
 
 The matrix: 5 rows x 40 benchmarks = 200 series, each night one process per series, judged by
 harness.perf.analyse against the series' earlier nights (up to HISTORY of them), as the nightly
@@ -22,7 +22,7 @@ Measured:
     on into 2 series of every benchmark (two rows), 8 benchmarks at a time; a benchmark's
     smallest detected slowdown is the smallest one confirmed in both its series within WINDOW
     nights; the median over the 40 benchmarks is the figure.
-Deterministic (seeded); prints a table and optionally writes the figures as JSON.
+Deterministic (seeded); prints one line per figure and optionally writes them as JSON.
 """
 from __future__ import annotations
 
@@ -170,9 +170,10 @@ def smallest_detected(detection: dict) -> dict[int, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--noise-nights", type=int, default=60)
-    parser.add_argument("--window", type=int, default=5,
-                        help="nights after the slowdown within which it must be confirmed")
+    parser.add_argument("--noise-nights", type=int, default=60,
+                        help="pure-noise nights judged after the warm-up (default 60; the README also uses 200)")
+    parser.add_argument("--window", type=int, default=10,
+                        help="nights after the slowdown within which it must be confirmed (default 10)")
     parser.add_argument("--json", default=None, help="write the figures here")
     args = parser.parse_args(argv)
     started = time.monotonic()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from harness import fsio
 from harness.collect import module_of
+from harness.external import is_external
 from harness.status import Status, first_line
 
 REPRO = "repro"
@@ -115,13 +116,19 @@ def environment_text(env: dict, torch_config: str = "") -> str:
 
 def readme_text(target: Target, description: str, docstring: str, env: dict, run_id: str, good: str,
                 notes: tuple[str, ...] = (), verification: Verification | None = None,
-                timing: dict | None = None) -> str:
+                timing: dict | None = None, *, locked: bool = True, external: bool = False) -> str:
     """README.md of a bundle: expected, happened, versions, last good, the commands; the status line says
-    *verified* only when `verification` reproduced the failure's first line."""
+    *verified* only when `verification` reproduced the failure's first line. `locked`: the bundle holds the
+    row's requirements.lock (a `harness here` row installed nothing, so it has none); `external`: the check
+    is a team project's own test (harness.external), not one of the harness's suites."""
     line = first_line(target.message) or target.status
     installed = env.get("installed") or {}
     python = env.get("python", "3")
-    if verification is None:
+    if verification is None and not locked:
+        status = ("**Status: not verifiable from this bundle.** The row checked the environment it ran in and "
+                  "installed nothing, so there is no `requirements.lock` to rebuild it from: run `repro.py` with "
+                  "that environment's Python (its pip freeze is in `environment.txt`).")
+    elif verification is None:
         status = (f"**Status: not yet verified.** Run `nox -s repro -- {target.feature} {target.row}` in the "
                   f"harness to rebuild the environment from `requirements.lock` and check that it reproduces.")
     elif verification.reproduced:
@@ -158,12 +165,15 @@ def readme_text(target: Target, description: str, docstring: str, env: dict, run
                                                              "passed this check.", "",
               "## Reproduce", ""]
     if target.test:
-        parts += ["```sh", f"uv venv --python {python} venv",
-                  "uv pip sync --python venv/bin/python requirements.lock",
-                  "venv/bin/python repro.py   # " + ("prints the benchmark's figure" if timing else
-                                                "exit 1, the failure's first line printed last"), "```", "",
-                  "`repro.py` is the harness's check with its model or data builder, its comparison and its "
-                  "tolerance (with the reason) inlined, seeded as in the run; it imports nothing of the harness."]
+        outcome = "prints the benchmark's figure" if timing else "exit 1, the failure's first line printed last"
+        setup = [f"uv venv --python {python} venv", "uv pip sync --python venv/bin/python requirements.lock"]
+        parts += ["```sh", *(setup if locked else []),
+                  f"{'venv/bin/python' if locked else 'python'} repro.py   # {outcome}"
+                  + ("" if locked else " (the environment's own python)"), "```", ""]
+        parts += [("`repro.py` is the project's own test with its fixtures inlined from its conftest, seeded as "
+                   "in the run; it imports what the test imports.") if external else
+                  ("`repro.py` is the harness's check with its model or data builder, its comparison and its "
+                   "tolerance (with the reason) inlined, seeded as in the run; it imports nothing of the harness.")]
     else:
         parts += [f"No single check to run ({line}), so there is no script: install `requirements.lock` and "
                   f"import the libraries."]
@@ -230,7 +240,8 @@ def write_bundle(run_dir: Path, target: Target, summary: dict, history: list[dic
     fsio.write_text(folder / "environment.txt", environment_text(env))
     bundle = {**asdict(target), "run_id": summary.get("run_id"), "notes": list(notes), "description": description,
               "docstring": test_docstring(target.test, suites), "last_good": last_good(summary, history, target),
-              "env": {k: v for k, v in env.items() if k != "freeze"}, "timing": timing}
+              "env": {k: v for k, v in env.items() if k != "freeze"}, "timing": timing,
+              "locked": (folder / "requirements.lock").exists(), "external": is_external(target.feature)}
     fsio.write_json(folder / "bundle.json", bundle)
     fsio.write_text(folder / "README.md", readme(bundle, read_verification(folder, target)))
     return folder
@@ -253,7 +264,8 @@ def readme(bundle: dict, verification: Verification | None = None) -> str:
     target = Target(*(bundle[k] for k in ("feature", "row", "status", "message", "test")))
     return readme_text(target, bundle.get("description", ""), bundle.get("docstring", ""), bundle.get("env", {}),
                        str(bundle.get("run_id")), bundle.get("last_good", ""), tuple(bundle.get("notes", ())),
-                       verification, bundle.get("timing"))
+                       verification, bundle.get("timing"), locked=bundle.get("locked", True),
+                       external=bundle.get("external", False))
 
 
 VERIFICATION = "verification.json"

@@ -87,7 +87,11 @@ def test_here_runs_an_external_project_beside_the_suites_and_refuses_a_bad_path(
     bundle = next((reports / "runs").glob("*")) / features["ext.team.math"]["repro"]
     script = subprocess.run([sys.executable, "repro.py"], cwd=bundle, capture_output=True, text=True, timeout=120)
     assert script.returncode == 1 and "AssertionError" in script.stdout + script.stderr, script.stdout + script.stderr
-    assert "team's own test" in (bundle / "README.md").read_text()
+    readme = (bundle / "README.md").read_text()
+    assert "team's own test" in readme and "the project's own test with its fixtures inlined" in readme
+    # `here` installed nothing: the bundle has no lock, and its README does not send anyone to rebuild one.
+    assert not (bundle / "requirements.lock").exists()
+    assert "not verifiable from this bundle" in readme and "uv pip sync" not in readme
 
     missing = subprocess.run([sys.executable, "-m", "harness", "here", "--external", str(tmp_path / "nowhere")],
                              cwd=tmp_path, env=dict(env, HARNESS_REPORTS=str(tmp_path / "other")),

@@ -77,8 +77,11 @@ def parser() -> argparse.ArgumentParser:
                    help="benchmark: time the good end once in its own processes and each candidate in its "
                         "own, minutes apart, instead of in pairs of back-to-back good-end and candidate "
                         "processes (the machine's drift then enters the comparison; kept for comparison)")
-    p.add_argument("--alpha", type=float, default=SlowdownRule.alpha)
-    p.add_argument("--min-effect", type=float, default=SlowdownRule.min_effect)
+    p.add_argument("--alpha", type=float, default=SlowdownRule.alpha,
+                   help=f"benchmark: a candidate is slower only at p below this (default {SlowdownRule.alpha})")
+    p.add_argument("--min-effect", type=float, default=SlowdownRule.min_effect,
+                   help="benchmark: ... and at least this much slower than the good end, as a ratio - 1 "
+                        f"(default {SlowdownRule.min_effect}: 10 %%; 1.0 asks for 2x)")
     p.add_argument("--python", default=None, help="Python of the candidates (default: the good row's)")
     p.add_argument("--venvs", default=str(settings.ROOT / ".nox" / "bisect-rows"),
                    help="where the candidates' venvs live (kept: a repeat reuses them)")

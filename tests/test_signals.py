@@ -5,6 +5,7 @@ Each test runs the real torch-2.14 row (its environment is shared with test_e2e 
 marks every process of the run with a token in its environment, interrupts at the chosen moment and
 then looks for the token in /proc.
 """
+import contextlib
 import json
 import os
 import signal
@@ -92,15 +93,24 @@ def assert_nothing_survives(token: str, nox: subprocess.Popen, within: float = 1
     try:
         nox.wait(timeout=within)
     except subprocess.TimeoutExpired:
-        alive = "\n".join(f"  {pid}: {cmd[:200]}" for pid, cmd in processes_with(token).items())
-        os.killpg(nox.pid, signal.SIGKILL)  # a failed test leaves nothing running either
+        alive = "\n".join(f"  {pid}: {cmd[:200]}" for pid, cmd in kill_all(token).items())
         pytest.fail(f"nox did not stop; alive:\n{alive}\nits log:\n{log_of(nox)}")
     if interrupted:  # the Ctrl-C stopped it, not the row ending on its own
         assert nox.returncode == 130, log_of(nox)
     deadline = time.monotonic() + 15  # SIGKILLed processes vanish from /proc once reaped
     while processes_with(token) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert processes_with(token) == {}, "processes of the run outlived it"
+    assert kill_all(token) == {}, "processes of the run outlived it"
+
+
+def kill_all(token: str) -> dict[int, str]:
+    """SIGKILL every live process of the run (sessions of their own included), so that a failed test leaves
+    nothing running either; returns what was alive."""
+    found = processes_with(token)
+    for pid in found:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return found
 
 
 def rpc_workers_running(found: dict[int, str]) -> bool:

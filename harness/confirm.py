@@ -28,12 +28,12 @@ TRUSTED_MEDIAN = 6        # recent runs whose median tells a burst: fewer ask th
 
 def sustained(records: list[dict], cuts: list[int], prior: stats.Noise, size_of,
               history_window: int, level: float):
-    """The confirmation test of one series (records oldest first, tonight last; `cuts`: change
-    points among the earlier runs): for each k in RECENT, the last k runs against the baseline
-    before them (after the last change point before them, at most history_window runs, at least
-    3); where the change-point search already put a change point in those runs, the runs since
-    it (while at most RECENT[-1]: a confirmed regression fails every run until its level is that
-    old, then the new level is the baseline).
+    """The confirmation test of one series (records, perf._bench's with their "value", oldest first,
+    tonight last; `cuts`: change points among the earlier runs): for each k in RECENT, the last k
+    runs against the baseline before them (after the last change point before them, at most
+    history_window runs, at least 3); where the change-point search already put a change point in
+    those runs, the runs since it (while at most RECENT[-1]: a confirmed regression fails every run
+    until its level is that old, then the new level is the baseline).
     The test is the one-sided t test of the recent runs against the baseline with the series'
     process noise (stats.compare_logs with `prior`), each side first cleared of the runs more
     than OUTLIER sigmas from its own median (stats.without_outliers; of normal noise 0.3 % of
@@ -46,7 +46,7 @@ def sustained(records: list[dict], cuts: list[int], prior: stats.Noise, size_of,
     Returns (Bonferroni p over the k tried, k, estimate of the cleared recent runs against the
     cleared baseline, size threshold, baseline size, tonight's log distance from the baseline's
     median), or None when no k has a baseline."""
-    logs = [stats.log_stat(r["rounds"]) for r in records]
+    logs = [math.log(r["value"]) for r in records]  # perf._bench's statistic of each record
     best = None
     tried = 0
     ends = set()

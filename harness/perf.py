@@ -297,7 +297,9 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                     past.setdefault((name, row_name), []).append(
                         (str(run.get("run_id")), record, row.get("installed") or {}))
 
-    cp_alpha = _change_point_level(names, rows, past)
+    # The log statistic of every earlier record, once (_bench already computed each record's "value").
+    logs_of = {key: [math.log(rec["value"]) for _, rec, _ in runs] for key, runs in past.items()}
+    cp_alpha = _change_point_level(names, rows, logs_of)
     cross: list[Comparison] = []
     hist: list[Comparison] = []
     points: list[ChangePoint] = []
@@ -306,7 +308,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
     throughput: dict[str, dict[str, float]] = {}
     pending: list[tuple] = []  # per history comparison what its confirmation needs
     for name in names:
-        prior, shifts = _noise(name, calibration, past, cp_alpha)
+        prior, shifts = _noise(name, calibration, logs_of, cp_alpha)
         noise[name] = {"sigma": prior.sigma, "df": prior.df, "source": prior.source,
                        "foreign": prior.foreign}
         ref_row, ref = next((r, b) for r in rows if (b := _bench(r, name)) is not None)
@@ -335,10 +337,11 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                 + [SeriesPoint(run_id, record["value"], current=True)])
             if not earlier:
                 continue
-            logs = [stats.log_stat(rec["rounds"]) for _, rec, _ in earlier]
             if len(earlier) == len(runs):
+                logs = logs_of[(name, row["name"])]
                 cuts = shifts.get(row["name"], [])
             else:  # some earlier runs used another clock
+                logs = [math.log(rec["value"]) for _, rec, _ in earlier]
                 cuts = stats.change_points(logs, alpha=cp_alpha, min_effect=MIN_EFFECT_FLOOR)
             start = max([0] + [shift.index for shift in cuts])
             base = earlier[max(start, len(earlier) - HISTORY_WINDOW):]
@@ -355,7 +358,7 @@ def analyse(summary: dict, history: list[dict], expectations: list[Slowdown] | N
                             [shift.index for shift in cuts], prior, row))  # confirm.confirm
             hist.append(comparison)
             run_ids = [rid for rid, _, _ in earlier] + [run_id]
-            full = logs + [stats.log_stat(record["rounds"])]
+            full = logs + [math.log(record["value"])]
             for shift in stats.change_points(full, alpha=cp_alpha, min_effect=MIN_EFFECT_FLOOR):
                 points.append(ChangePoint(name, row["name"], run_ids[shift.index], shift.ratio,
                                           shift.p_value))
@@ -393,26 +396,25 @@ def _changed(before: dict, after: dict) -> dict[str, tuple[str | None, str | Non
             if before.get(pkg) != after.get(pkg)}
 
 
-def _change_point_level(names: list[str], rows: list[dict], past) -> float:
+def _change_point_level(names: list[str], rows: list[dict], logs_of: dict[tuple[str, str], list[float]]) -> float:
     """The night's level for change points (stats.change_points' alpha): one hypothesis per
     series, "no level shift in its window" (the p-value of its best split, tonight's run
     included: stats.split_p_value), in one Benjamini-Hochberg family at NIGHT_FDR over every
     series of the night, never above ALPHA (stats.night_level). Each change point resets its
     series' baseline, so a spurious one costs detection power: per series at ALPHA, 200 series
     of pure noise gave 1.5 a night (benchmarks/rule_year.py)."""
-    tonight = {(name, row["name"]): record for row in rows for name in names
+    tonight = {(name, row["name"]): math.log(record["value"]) for row in rows for name in names
                if (record := _bench(row, name)) is not None}
     p_values = []
-    for key in set(past) | set(tonight):
-        logs = [stats.log_stat(rec["rounds"]) for _, rec, _ in past.get(key, [])]
-        if key in tonight:
-            logs.append(stats.log_stat(tonight[key]["rounds"]))
+    for key in set(logs_of) | set(tonight):
+        logs = logs_of.get(key, []) + ([tonight[key]] if key in tonight else [])
         if len(logs) >= 2 * stats.MIN_LEVEL:
             p_values.append(stats.split_p_value(logs)[1])
     return stats.night_level(p_values, NIGHT_FDR, cap=ALPHA)
 
 
-def _noise(name: str, calibration: dict[str, dict], past, cp_alpha: float) -> tuple[stats.Noise, dict]:
+def _noise(name: str, calibration: dict[str, dict], logs_of: dict[tuple[str, str], list[float]],
+           cp_alpha: float) -> tuple[stats.Noise, dict]:
     """Prior process noise for `name`: calibration (or the built-in figure) pooled with the
     spread of every row's earlier runs between their change points; also those change points.
     A foreign prior (another machine's calibration, the built-in table) is left out once this
@@ -420,10 +422,9 @@ def _noise(name: str, calibration: dict[str, dict], past, cp_alpha: float) -> tu
     machine's own, and may fail a run."""
     parts = [prior_noise(name, calibration)]
     segments, shifts = [], {}
-    for (bench, row), runs in past.items():
+    for (bench, row), logs in logs_of.items():
         if bench != name:
             continue
-        logs = [stats.log_stat(rec["rounds"]) for _, rec, _ in runs]
         shifts[row] = stats.change_points(logs, alpha=cp_alpha, min_effect=MIN_EFFECT_FLOOR)
         cuts = [0] + [s.index for s in shifts[row]] + [len(logs)]
         segments += [logs[lo:hi] for lo, hi in zip(cuts, cuts[1:], strict=False)]

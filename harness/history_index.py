@@ -32,9 +32,9 @@ import sys
 from pathlib import Path
 
 from harness import drift, fsio, perf, stats
-from harness.artefacts import ArtefactError
 from harness.benchfile import usable_rounds
-from harness.summary_model import SUMMARY_VERSION, migrate
+from harness.runs import read_earlier, warn
+from harness.summary_model import SUMMARY_VERSION
 
 INDEX, ROUNDS = "history.json", "rounds.json"
 VERSION = 2   # 2: extra_info moved to rounds.json
@@ -185,11 +185,8 @@ def load(runs_dir: Path, before: str | None = None, warnings: list[str] | None =
             except (KeyError, TypeError, AttributeError, ValueError):
                 entry = None  # the right stamp on the wrong content: damaged
         if entry is None:
-            name = fsio.shown(path, Path(runs_dir).parent)  # runs/<id>/summary.json: the warnings are published
-            try:
-                summary = migrate(fsio.read_json(path), name)
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError, ArtefactError) as exc:
-                _warn(f"history file {name} is unreadable ({fsio.reason(exc)}); left as it is and ignored", warnings)
+            summary = read_earlier(path, warnings)
+            if summary is None:
                 continue
             index, rounds = compact(summary)
             rebuilt.append(path.parent.name)
@@ -200,7 +197,7 @@ def load(runs_dir: Path, before: str | None = None, warnings: list[str] | None =
             entry = slim(index, rounds if want_rounds else None)
         history.append(entry)
     if rebuilt:
-        _warn(f"history index: {len(rebuilt)} of {len(paths)} earlier run(s) had no current compact copy "
+        warn(f"history index: {len(rebuilt)} of {len(paths)} earlier run(s) had no current compact copy "
               f"({INDEX}/{ROUNDS}; first {rebuilt[0]}); read from their summary.json"
               + (f"; could not write it again for {', '.join(unwritable[:3])}" if unwritable else " and written again"),
               warnings)
@@ -210,18 +207,5 @@ def load(runs_dir: Path, before: str | None = None, warnings: list[str] | None =
 def load_full(runs_dir: Path, run_ids: list[str], warnings: list[str] | None = None) -> list[dict]:
     """Whole summaries of `run_ids` (migrated), oldest first, for readers that need more than the compact
     files hold (drift: the measured errors of the runs harness.drift.runs_needed names)."""
-    out: list[dict] = []
-    for rid in sorted(run_ids):
-        path = Path(runs_dir) / rid / "summary.json"
-        name = fsio.shown(path, Path(runs_dir).parent)  # runs/<id>/summary.json: the warnings are published
-        try:
-            out.append(migrate(fsio.read_json(path), name))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, ArtefactError) as exc:
-            _warn(f"history file {name} is unreadable ({fsio.reason(exc)}); left as it is and ignored", warnings)
-    return out
-
-
-def _warn(message: str, warnings: list[str] | None) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-    if warnings is not None:
-        warnings.append(message)
+    read = (read_earlier(Path(runs_dir) / rid / "summary.json", warnings) for rid in sorted(run_ids))
+    return [summary for summary in read if summary is not None]

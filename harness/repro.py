@@ -23,9 +23,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness import fsio
+from harness import external, fsio, runs
 from harness.collect import module_of
-from harness.external import is_external
 from harness.status import Status, first_line
 
 REPRO = "repro"
@@ -241,7 +240,7 @@ def write_bundle(run_dir: Path, target: Target, summary: dict, history: list[dic
     bundle = {**asdict(target), "run_id": summary.get("run_id"), "notes": list(notes), "description": description,
               "docstring": test_docstring(target.test, suites), "last_good": last_good(summary, history, target),
               "env": {k: v for k, v in env.items() if k != "freeze"}, "timing": timing,
-              "locked": (folder / "requirements.lock").exists(), "external": is_external(target.feature)}
+              "locked": (folder / "requirements.lock").exists(), "external": external.is_external(target.feature)}
     fsio.write_json(folder / "bundle.json", bundle)
     fsio.write_text(folder / "README.md", readme(bundle, read_verification(folder, target)))
     return folder
@@ -250,8 +249,6 @@ def write_bundle(run_dir: Path, target: Target, summary: dict, history: list[dic
 def _external_project(run_dir: Path, feature: str):
     """The team project (harness.external.External) an `ext.<name>.<module>` feature of this run came from,
     as the run's run.json recorded it; None for the harness's own features or a project the run did not name."""
-    from harness import external, runs
-
     if not external.is_external(feature):
         return None
     name = feature.split(".")[1]

@@ -89,20 +89,29 @@ def load_history(reports: Path | None = None, before: str | None = None,
     """Earlier runs' summaries (run ids before `before`), oldest first, each migrated to the current version;
     a damaged one, or one of a newer version, is reported (on stderr, and in `warnings` for the report) and
     left alone."""
-    history = []
     runs = runs_dir(reports)
-    for path in sorted(runs.glob("*/summary.json")):
-        if before and path.parent.name >= before:
-            continue
-        name = fsio.shown(path, runs.parent)  # runs/<id>/summary.json: the warnings are published
-        try:
-            history.append(migrate(fsio.read_json(path), name))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, ArtefactError) as exc:
-            message = f"history file {name} is unreadable ({fsio.reason(exc)}); left as it is and ignored"
-            print(f"warning: {message}", file=sys.stderr)
-            if warnings is not None:
-                warnings.append(message)
-    return history
+    read = (read_earlier(path, warnings) for path in sorted(runs.glob("*/summary.json"))
+            if not before or path.parent.name < before)
+    return [summary for summary in read if summary is not None]
+
+
+def read_earlier(path: Path, warnings: list[str] | None = None) -> dict | None:
+    """An earlier run's summary.json (<reports>/runs/<id>/summary.json) migrated to the current version;
+    None when it is unreadable or of a newer version, said once (warn) and naming the file relative to
+    the reports folder, since the warnings are published."""
+    name = fsio.shown(path, path.parent.parent.parent)
+    try:
+        return migrate(fsio.read_json(path), name)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ArtefactError) as exc:
+        warn(f"history file {name} is unreadable ({fsio.reason(exc)}); left as it is and ignored", warnings)
+        return None
+
+
+def warn(message: str, warnings: list[str] | None) -> None:
+    """A warning on stderr, and in `warnings` (the report's list) when given."""
+    print(f"warning: {message}", file=sys.stderr)
+    if warnings is not None:
+        warnings.append(message)
 
 
 def latest_run(reports: Path | None = None) -> Path | None:
